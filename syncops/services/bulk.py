@@ -1,0 +1,84 @@
+"""Bulk actions over a filter: preview the count first, never touch more than was confirmed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from syncops.services import audit
+from syncops.services.actions import ACTIONS, snapshot, spec, transition_values
+from syncops.services.actor import Actor
+from syncops.services.errors import ActionError, ReasonRequired
+from syncops.store.db import Store
+from syncops.store.filters import RecordFilter, where_clauses
+from syncops.store.tables import Record
+
+R = Record.__table__
+CHUNK = 500
+
+
+@dataclass
+class BulkPreview:
+    action: str
+    count: int
+    by_state: dict[str, int]
+    tenants: list[str]
+    description: str
+
+
+@dataclass
+class BulkResult:
+    action: str
+    touched: int
+    confirmed: int
+
+
+def _matching(conn, f: RecordFilter, states: tuple[str, ...], now: float):
+    stmt = select(R.c.id, R.c.version, R.c.state, R.c.tenant, R.c.attempts, R.c.error_category).where(
+        *where_clauses(f, now), R.c.state.in_(list(states)))
+    return conn.execute(stmt).all()
+
+
+def preview(store: Store, action: str, f: RecordFilter) -> BulkPreview:
+    s = spec(action)
+    with store.read() as conn:
+        rows = _matching(conn, f, s.from_states, store.clock())
+    return BulkPreview(action, len(rows), dict(Counter(r.state for r in rows)),
+                       sorted({r.tenant for r in rows}), f.describe())
+
+
+def apply(store: Store, action: str, f: RecordFilter, *, actor: Actor, confirmed_count: int,
+          reason: str | None = None) -> BulkResult:
+    """Act on every record matching `f` that the action applies to.
+
+    Refuses when more records match now than the human confirmed (the engine may have
+    failed more since the preview): they must look again rather than act blind.
+    """
+    s = spec(action)
+    reason = (reason or "").strip() or None
+    if s.reason_required and not reason:
+        raise ReasonRequired(f"bulk {action} needs a reason (it is kept in the audit trail)")
+    if f.is_empty():
+        raise ActionError("a bulk action needs at least one filter; to act on everything, say so with a state filter")
+    now = store.clock()
+    with store.write() as conn:
+        rows = _matching(conn, f, s.from_states, now)
+        if len(rows) > confirmed_count:
+            raise ActionError(f"{len(rows)} records match now, more than the {confirmed_count} you confirmed; "
+                              f"nothing was changed: preview again")
+        values = transition_values(ACTIONS[action], now, reason)
+        for i in range(0, len(rows), CHUNK):
+            chunk = rows[i:i + CHUNK]
+            # Inside BEGIN IMMEDIATE nobody else writes, so the versions read above still hold.
+            conn.execute(R.update().where(R.c.id.in_([r.id for r in chunk]))
+                         .values(version=R.c.version + 1, **values))
+        after_state = {"state": s.to_state}
+        audit.write(conn, [audit.audit_row(actor, now, action, "record", str(r.id), tenant=r.tenant,
+                                           before=snapshot(r), after=after_state | {"version": r.version + 1},
+                                           reason=reason) for r in rows])
+        audit.write(conn, [audit.audit_row(actor, now, f"bulk_{action}", "bulk", f.describe(),
+                                           after={"count": len(rows)}, reason=reason,
+                                           tenant=f.tenant)])
+    return BulkResult(action, len(rows), confirmed_count)

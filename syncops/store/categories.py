@@ -1,0 +1,21 @@
+"""Failure categories: how a delivery failed decides what happens next."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    VALIDATION = "validation"
+    MAPPING = "mapping"
+    AUTH = "auth"
+    RATE_LIMIT = "rate_limit"
+    UNAVAILABLE = "unavailable"
+    CONFLICT = "conflict"
+    DUPLICATE = "duplicate"
+    UNKNOWN = "unknown"
+
+
+# Transient trouble is retried with backoff; everything else needs a human at once,
+# because retrying a bad payload or a business-rule rejection only burns attempts.
+RETRYABLE = frozenset({Category.RATE_LIMIT, Category.UNAVAILABLE, Category.UNKNOWN})

@@ -1,0 +1,86 @@
+"""Per-minute flow statistics: throughput and a latency histogram that merges exactly."""
+
+from __future__ import annotations
+
+import bisect
+import json
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from syncops.store.tables import DELIVERED, FAILED, FlowMinute
+
+if TYPE_CHECKING:
+    from syncops.store.db import Store
+    from syncops.store.lifecycle import Outcome
+
+M = FlowMinute.__table__
+# Upper bounds in milliseconds; the last bucket catches everything slower.
+BUCKETS_MS = (50, 100, 250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000, 300_000, 900_000,
+              3_600_000, 86_400_000)
+
+
+def bucket_for(latency_s: float) -> int:
+    ms = max(0.0, latency_s * 1000)
+    i = bisect.bisect_left(BUCKETS_MS, ms)
+    return BUCKETS_MS[min(i, len(BUCKETS_MS) - 1)]
+
+
+def add(store: "Store", conn: Connection, tenant: str, flow: str, now: float, *,
+        delivered: int = 0, failed: int = 0, duplicates: int = 0,
+        latencies: Mapping[int, int] | None = None) -> None:
+    minute = int(now // 60)
+    key = (M.c.tenant == tenant) & (M.c.flow == flow) & (M.c.minute == minute)
+    row = conn.execute(select(M).where(key)).first()
+    if row is None:
+        conn.execute(M.insert().values(
+            tenant=tenant, flow=flow, minute=minute, delivered=delivered, failed=failed,
+            duplicates=duplicates, latency_hist=json.dumps(dict(latencies or {})) if latencies else None,
+        ))
+        return
+    hist = merge_hist([json.loads(row.latency_hist or "{}"), {str(k): v for k, v in (latencies or {}).items()}])
+    conn.execute(M.update().where(key).values(
+        delivered=row.delivered + delivered, failed=row.failed + failed,
+        duplicates=row.duplicates + duplicates, latency_hist=json.dumps(hist) if hist else None,
+    ))
+
+
+def record_outcomes(store: "Store", conn: Connection, outcomes: Sequence["Outcome"],
+                    new_states: Mapping[int, str], now: float) -> None:
+    per_flow: dict[tuple[str, str], dict[str, Any]] = {}
+    for o in outcomes:
+        state = new_states.get(o.record.id)
+        if state not in (DELIVERED, FAILED):
+            continue
+        agg = per_flow.setdefault((o.record.tenant, o.record.flow), {"d": 0, "f": 0, "h": {}})
+        if state == DELIVERED:
+            agg["d"] += 1
+            b = bucket_for(now - o.record.source_ts)
+            agg["h"][b] = agg["h"].get(b, 0) + 1
+        else:
+            agg["f"] += 1
+    for (tenant, flow), agg in per_flow.items():
+        add(store, conn, tenant, flow, now, delivered=agg["d"], failed=agg["f"], latencies=agg["h"])
+
+
+def merge_hist(hists: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for h in hists:
+        for k, v in h.items():
+            out[str(k)] = out.get(str(k), 0) + int(v)
+    return out
+
+
+def percentile(hist: Mapping[str, int], q: float) -> float | None:
+    """Upper bound (seconds) of the bucket holding the q-quantile; None without data."""
+    total = sum(hist.values())
+    if total == 0:
+        return None
+    need = q * total
+    seen = 0
+    for k in sorted(hist, key=int):
+        seen += hist[k]
+        if seen >= need:
+            return int(k) / 1000
+    return int(max(hist, key=int)) / 1000
