@@ -80,7 +80,10 @@ def compose(text: str, file: str) -> Node | None:
         line = mark.line + 1 if mark else 1
         where = f", column {mark.column + 1}" if mark else ""
         context = f" ({exc.context}, line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
-        raise ConfigError(f"{file}:{line}: YAML syntax: expected valid YAML, got {exc.problem}{where}{context}") from None
+        # Common trap: "${VAR}" unquoted inside a {...} flow mapping, where "{" is YAML syntax.
+        source_line = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+        hint = "; quote values that contain ${...} inside {...}" if "${" in source_line else ""
+        raise ConfigError(f"{file}:{line}: YAML syntax: expected valid YAML, got {exc.problem}{where}{context}{hint}") from None
     except yaml.reader.ReaderError as exc:  # e.g. control characters; has a position but no mark
         line = text.count("\n", 0, exc.position) + 1
         raise ConfigError(f"{file}:{line}: YAML syntax: expected printable text, got {exc.reason}") from None
@@ -96,17 +99,23 @@ class Reader:
     def __init__(self, file: str, env: Mapping[str, str]) -> None:
         self.file = file
         self.env = env
-        self.errors: list[str] = []
+        self._found: list[tuple[int, int, str]] = []  # (sort line, discovery order, message)
+
+    @property
+    def errors(self) -> list[str]:
+        """Problems in file order: validation order (maps before flows...) is not how people read."""
+        return [message for _, _, message in sorted(self._found)]
 
     # -- reporting -------------------------------------------------------------------------------
 
     def error(self, node: Node, path: str, message: str) -> None:
         self.error_at(self.file, line_of(node), path, message)
 
-    def error_at(self, file: str, line: int, path: str, message: str) -> None:
+    def error_at(self, file: str, line: int, path: str, message: str, sort_line: int | None = None) -> None:
+        """``sort_line`` places problems in other files (CSV maps) next to the line that references them."""
         entry = f"{file}:{line}: {path or '(top level)'}: {message}"
-        if entry not in self.errors:  # aliased nodes would otherwise report the same problem twice
-            self.errors.append(entry)
+        if all(entry != found for _, _, found in self._found):  # aliased nodes would report twice
+            self._found.append((line if sort_line is None else sort_line, len(self._found), entry))
 
     # -- containers ------------------------------------------------------------------------------
 

@@ -140,7 +140,7 @@ def build_flow(
     sla = get("sla", Reader.duration)
     retry = get("retry", build_retry, default=RetryPolicy())
     coalesce = get("coalesce", Reader.boolean, default=entity in COALESCE_BY_DEFAULT)
-    mappings = get("mappings", _roles, maps, default={})
+    mappings = get("mappings", _roles, maps, entity, default={})
     batch_size = get("batch_size", Reader.integer, 1, 1000, default=100)
     enabled = get("enabled", Reader.boolean, default=True)
     return Flow(
@@ -158,11 +158,16 @@ def _endpoint_ref(r: Reader, node: Node, path: str, tenant: str, endpoints: Coll
     return value
 
 
-def _roles(r: Reader, node: Node, path: str, maps: Collection[str]) -> dict[str, str]:
+def _roles(r: Reader, node: Node, path: str, maps: Collection[str], entity: str | None) -> dict[str, str]:
     roles: dict[str, str] = {}
     items = r.mapping(node, path, MAPPING_ROLES, what="a mapping of role: map name (e.g. sku: pos_to_web_sku)") or {}
-    for role, (_, value_node) in items.items():
+    applicable = _applicable_roles(entity)
+    for role, (key_node, value_node) in items.items():
         sub = join(path, role)
+        if applicable is not None and role not in applicable:
+            # A role with no fields in this entity would be silently ignored at run time.
+            r.error(key_node, sub, f"expected a role used by {entity} records ({', '.join(applicable) or 'none'}), got {role!r}")
+            continue
         map_name = r.text(value_node, sub, "a map name")
         if map_name is None:
             continue
@@ -172,6 +177,15 @@ def _roles(r: Reader, node: Node, path: str, maps: Collection[str]) -> dict[str,
             continue
         roles[role] = map_name
     return roles
+
+
+def _applicable_roles(entity: str | None) -> tuple[str, ...] | None:
+    if entity is None:
+        return None
+    # Lazy: syncops.mapping owns which fields each role rewrites, and pulls in pydantic models.
+    from syncops.mapping import roles_for
+
+    return roles_for(entity)
 
 
 def build_schedule(r: Reader, node: Node, path: str) -> Schedule | None:

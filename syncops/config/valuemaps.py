@@ -8,7 +8,7 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node
 
-from .reader import Reader, join
+from .reader import Reader, join, line_of
 
 _WHAT = "a mapping of source: target values, or {file: something.csv}"
 
@@ -71,15 +71,15 @@ def _read_csv(r: Reader, node: Node, path: str, base_dir: Path, rel: str) -> dic
             seen_data = True
             if len(cells) != 2 or not all(cells):
                 got = f"{len(cells)} column(s)" if len(cells) != 2 else "an empty cell"
-                r.error_at(file, line, path, f"expected 2 non-empty columns source,target, got {got}: {','.join(row)!r}")
+                r.error_at(file, line, path, f"expected 2 non-empty columns source,target, got {got}: {','.join(row)!r}", sort_line=line_of(node))
                 continue
             source, target = cells
             if source in entries:
-                r.error_at(file, line, path, f"expected each source value once, got {source!r} again (first on line {first_line[source]})")
+                r.error_at(file, line, path, f"expected each source value once, got {source!r} again (first on line {first_line[source]})", sort_line=line_of(node))
                 continue
             entries[source] = target
             first_line[source] = line
     except csv.Error as exc:
-        r.error_at(file, reader.line_num, path, f"expected valid CSV, got {exc}")
+        r.error_at(file, reader.line_num, path, f"expected valid CSV, got {exc}", sort_line=line_of(node))
         return None
     return entries

@@ -1,0 +1,5 @@
+import sys
+
+from syncops.cli import main
+
+sys.exit(main())

@@ -1,0 +1,200 @@
+"""The `syncops` command line.
+
+Only argparse is imported here: `syncops --help` must answer instantly on a slow jump
+box, so each command imports the database layer, httpx or Textual only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from syncops import __version__
+
+EPILOG = """\
+With no command, syncops opens the console for the configured store.
+Config: --config FILE, else $SYNCOPS_CONFIG, else the user config file (see `syncops locate`).
+Store:  --store URL,   else $SYNCOPS_STORE,  else `store:` in the config, else a SQLite file in the user data directory.
+Every command has --help.
+"""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("where")
+    g.add_argument("--config", metavar="FILE", help="config file (default: $SYNCOPS_CONFIG or the user config)")
+    g.add_argument("--store", metavar="URL", help="database URL, e.g. sqlite:///path/syncops.db or postgresql+psycopg://...")
+
+
+def _json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable JSON output")
+
+
+def _filters(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("filters")
+    g.add_argument("--tenant")
+    g.add_argument("--flow")
+    g.add_argument("--state", action="append", default=[], help="repeatable: pending, in_flight, retry_wait, "
+                   "delivered, failed, quarantined, resolved, superseded")
+    g.add_argument("--category", action="append", default=[], help="repeatable: validation, mapping, auth, "
+                   "rate_limit, unavailable, conflict, duplicate, unknown")
+    g.add_argument("--key", metavar="PATTERN", help="entity key, * and ? as wildcards (e.g. 'TSHIRT-*')")
+    g.add_argument("--error", metavar="TEXT", help="text in the last error message")
+    g.add_argument("--older-than", metavar="DURATION", help="created longer ago than this (e.g. 1h, 2d)")
+    g.add_argument("--map", dest="error_map", metavar="MAP", help="failed on this value map")
+    g.add_argument("--value", dest="error_value", metavar="VALUE", help="failed on this unmapped value")
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _cmd(sub: argparse._SubParsersAction, name: str, help_: str, target: str,
+         description: str | None = None) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help_, description=description or help_,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(handler=target)
+    _common(p)
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="syncops", description="syncops: operations console and sync engine for retail integrations.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"syncops {__version__}")
+    _common(parser)
+    parser.add_argument("--read-only", action="store_true", help="console: hide every action")
+    parser.add_argument("--theme", help="console: theme name or file")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    # config
+    cfg = sub.add_parser("config", help="check config files", description="Check config files.")
+    cfg_sub = cfg.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    p = _cmd(cfg_sub, "validate", "validate a config file: every error with file, line and field", "config:validate")
+    p.add_argument("file", nargs="?", help="config file (default: the resolved config)")
+
+    # records
+    rec = sub.add_parser("records", help="list, inspect and act on sync records",
+                         description="List, inspect and act on sync records.")
+    rs = rec.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    p = _cmd(rs, "list", "list records (newest first) with filters", "records:list_")
+    _filters(p)
+    _json(p)
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--sort", default="id", choices=["id", "age", "updated", "attempts", "key", "category"])
+    p.add_argument("--oldest-first", action="store_true")
+    p = _cmd(rs, "show", "show one record: payload, attempts, versions, audit", "records:show")
+    p.add_argument("id", type=int)
+    p.add_argument("--reveal", action="store_true", help="show customer data unmasked (audited)")
+    _json(p)
+    p = _cmd(rs, "enqueue", "enqueue canonical payloads from a JSON Lines file (replays, backfills, legacy feeds)",
+             "records:enqueue")
+    p.add_argument("file", help="JSON Lines file, one canonical payload per line ('-' for stdin)")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--flow", required=True)
+    p.add_argument("--key-field", help="payload field holding a stable idempotency key "
+                   "(default: a hash of the payload, so replaying the same file is harmless)")
+    _json(p)
+    for name, verb, needs_reason in (("retry", "retry now", False), ("quarantine", "park (never retried automatically)", True),
+                                     ("release", "release quarantined or failed records back to the queue", False),
+                                     ("resolve", "close records without delivering them", True)):
+        p = _cmd(rs, name, f"{verb}: by id, or every record matching filters (bulk)", f"records:{name}")
+        p.add_argument("ids", nargs="*", type=int, metavar="ID")
+        _filters(p)
+        p.add_argument("--reason", required=False, help="why (required)" if needs_reason else "why (optional)")
+        p.add_argument("--yes", action="store_true", help="do not ask before a bulk action")
+        _json(p)
+    p = _cmd(rs, "edit", "edit a record's payload in $EDITOR, validate it, and retry", "records:edit")
+    p.add_argument("id", type=int)
+    p.add_argument("--reason", help="why (required; asked for when missing)")
+    p.add_argument("--file", help="take the new payload from this JSON file instead of opening $EDITOR")
+
+    # mappings
+    mp = sub.add_parser("mappings", help="value maps: list, set, delete, and unmapped values",
+                        description="Value maps (sku, location, tax_code, ...): config entries plus operator entries.")
+    ms = mp.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    p = _cmd(ms, "list", "list map entries", "mappings:list_")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--map")
+    _json(p)
+    p = _cmd(ms, "set", "add or change an entry (optionally release the records it blocked)", "mappings:set_")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("map")
+    p.add_argument("source")
+    p.add_argument("target")
+    p.add_argument("--release", action="store_true", help="release the failed records blocked by this value")
+    p.add_argument("--reason")
+    p = _cmd(ms, "delete", "delete an operator-added entry", "mappings:delete")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("map")
+    p.add_argument("source")
+    p = _cmd(ms, "unmapped", "values missing from maps, ranked by records blocked", "mappings:unmapped")
+    p.add_argument("--tenant")
+    _json(p)
+
+    # flows
+    fl = sub.add_parser("flows", help="flow schedules and control: list, pause, resume, run now",
+                        description="Flow control through the store: works against a running engine.")
+    fs = fl.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    p = _cmd(fs, "list", "flows with schedule, cursor, last run and paused state", "flows:list_")
+    _json(p)
+    for name, help_ in (("pause", "pause a flow (no polling, no delivery)"), ("resume", "resume a paused flow"),
+                        ("run", "ask the engine to poll a flow now")):
+        p = _cmd(fs, name, help_, f"flows:{name}")
+        p.add_argument("tenant")
+        p.add_argument("flow")
+        if name != "run":
+            p.add_argument("--reason", help="why (required to pause)")
+
+    # status
+    p = _cmd(sub, "status", "health per tenant and flow; exit 0 ok, 1 warning, 2 critical", "status:run",
+             description="Counts per tenant, flow and state, oldest pending age and SLA state.\n"
+             "Exit code follows the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL.\n"
+             "CRITICAL: a flow's oldest undelivered record or its p95 latency exceeds the flow's SLA.\n"
+             "WARNING: failed records, oldest undelivered past half the SLA, an open circuit breaker,\n"
+             "or no live engine heartbeat.")
+    _json(p)
+
+    # audit
+    au = sub.add_parser("audit", help="the operator action log", description="The operator action log.")
+    aus = au.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    p = _cmd(aus, "list", "list audit events, newest first", "audit:list_")
+    p.add_argument("--tenant")
+    p.add_argument("--action")
+    p.add_argument("--actor")
+    p.add_argument("--record", type=int)
+    p.add_argument("--since", metavar="DURATION", help="only events newer than this (e.g. 24h)")
+    p.add_argument("--limit", type=int, default=50)
+    _json(p)
+
+    # retention
+    p = _cmd(sub, "purge", "delete delivered, superseded and resolved records older than N days "
+             "(never failed or quarantined)", "maintenance:purge")
+    p.add_argument("--days", type=float, required=True)
+    p.add_argument("--yes", action="store_true")
+
+    p = _cmd(sub, "locate", "print where config, themes, logs and the store live", "maintenance:locate")
+    _json(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    target = getattr(args, "handler", None)
+    if target is None:
+        target = "console:run"
+    module_name, func_name = target.split(":")
+    from importlib import import_module
+
+    from syncops.cli.errors import run_guarded
+
+    def call() -> int:
+        module = import_module(f"syncops.cli.{module_name}")
+        return getattr(module, func_name)(args)
+
+    return run_guarded(call)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

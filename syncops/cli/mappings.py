@@ -1,0 +1,62 @@
+"""`syncops mappings ...`."""
+
+from __future__ import annotations
+
+import argparse
+
+from syncops.cli.context import open_context
+from syncops.cli.output import ago, emit_json, table
+
+
+def list_(args: argparse.Namespace) -> int:
+    from syncops.services.mappings import list_entries
+
+    ctx = open_context(args)
+    entries = list_entries(ctx.store, args.tenant, ctx.config_maps(args.tenant), args.map)
+    if args.json:
+        emit_json([e.__dict__ for e in entries])
+        return 0
+    table(["MAP", "SOURCE", "TARGET", "FROM", "BY"],
+          [(e.map_name, e.source, e.target, e.origin, e.updated_by or "") for e in entries])
+    return 0
+
+
+def set_(args: argparse.Namespace) -> int:
+    from syncops.services.actor import Actor
+    from syncops.services.mappings import set_entry
+
+    ctx = open_context(args)
+    released = set_entry(ctx.store, args.tenant, args.map, args.source, args.target, actor=Actor.current(),
+                         release=args.release, reason=args.reason)
+    print(f"{args.map}: {args.source} -> {args.target} saved"
+          + (f"; released {released} record(s) it blocked" if args.release else ""))
+    return 0
+
+
+def delete(args: argparse.Namespace) -> int:
+    from syncops.services.actor import Actor
+    from syncops.services.mappings import delete_entry
+
+    ctx = open_context(args)
+    delete_entry(ctx.store, args.tenant, args.map, args.source, actor=Actor.current(),
+                 config_maps=ctx.config_maps(args.tenant))
+    print(f"{args.map}: {args.source} deleted")
+    return 0
+
+
+def unmapped(args: argparse.Namespace) -> int:
+    from syncops.store.queries import unmapped_values
+
+    ctx = open_context(args)
+    items = unmapped_values(ctx.store, args.tenant)
+    if args.json:
+        emit_json([u.__dict__ for u in items])
+        return 0
+    if not items:
+        print("no records are blocked by unmapped values")
+        return 0
+    for u in items:
+        print(f"{u.count} record(s) blocked by {u.value} in map {u.map_name} "
+              f"(tenant {u.tenant}; flows {', '.join(sorted(set(u.flows)))})")
+    print(f"\nfix one with: syncops mappings set --tenant TENANT MAP VALUE TARGET --release")
+    return 0
