@@ -88,8 +88,10 @@ def make_failed(store: Store, n: int = 1, *, category: Any = None, message: str 
     ids = enqueue_n(store, n, **kw)
     target = kw.get("target", "shop")
     tenant = kw.get("tenant", "acme")
-    claimed = [c for c in lifecycle.claim(store, tenant=tenant, target=target, owner=owner, limit=10_000)
-               if c.id in ids]
+    got = lifecycle.claim(store, tenant=tenant, target=target, owner=owner, limit=10_000)
+    claimed = [c for c in got if c.id in ids]
+    # Other records that were due come straight back, untouched apart from their version.
+    lifecycle.defer(store, owner, [c.id for c in got if c.id not in ids], until=store.clock())
     states = lifecycle.settle(store, owner, [
         Outcome(record=c, category=category or Category.VALIDATION, message=message,
                 error_map=error_map, error_value=error_value) for c in claimed

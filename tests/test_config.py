@@ -313,6 +313,8 @@ def test_unknown_endpoint_kind(tmp_path: Path) -> None:
 def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
     err = only_error(tmp_path, BASE.replace("        sla: 1m", "        sla: 1m\n      oops: [unclosed"))
     assert re.match(rf"^{re.escape(str(tmp_path / 'syncops.yaml'))}:\d+: YAML syntax: expected valid YAML, got ", err), err
+    flow_style = only_error(tmp_path, BASE.replace("base_url: simulator", "base_url: ${POS_URL}"))
+    assert ":4: YAML syntax:" in flow_style and "quote values that contain ${...} inside {...}" in flow_style
     tab = only_error(tmp_path, "tenants:\n\tacme: {}\n")
     assert ":2: YAML syntax:" in tab
 

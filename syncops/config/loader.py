@@ -11,7 +11,8 @@ from pathlib import Path
 from yaml.nodes import MappingNode, Node
 
 from .errors import ConfigError
-from .reader import Reader, compose, join, line_of
+from .parse import compose
+from .reader import Reader, join, line_of
 from .schema import Config, Tenant
 from .sections import build_endpoint, build_flow
 from .valuemaps import build_maps

@@ -94,7 +94,7 @@ def _credential(r: Reader, entry: tuple[Node, Node] | None, path: str, base_url:
         return value
     if value == SIMULATOR:
         if base_url not in (SIMULATOR, None):
-            r.error(node, path, f"expected credential 'keyring' or 'env:VARNAME' for a real URL, got 'simulator' (only valid with base_url: simulator)")
+            r.error(node, path, "expected credential 'keyring' or 'env:VARNAME' for a real URL, got 'simulator' (only valid with base_url: simulator)")
             return None
         return value
     if value.startswith(ENV_PREFIX):

@@ -217,20 +217,20 @@ class ShopifyConnector:
     async def _push(self, deliveries, prepare, send, ident) -> list[ItemResult]:
         results: dict[int, ItemResult] = {}
         work = await prepare(deliveries, results)
-        for group in _rounds(work, ident, MAX_BATCH):
-            pending = group
-            while pending:
-                try:
+        try:
+            for group in _rounds(work, ident, MAX_BATCH):
+                pending = group
+                while pending:
                     failed = await send(pending, results)
-                except DeliveryError as exc:
-                    if not results:
-                        raise  # nothing decided, nothing applied: the whole call failed
-                    for w in pending:
-                        results[w.index] = ItemResult(w.delivery.record_id, error=exc, status=exc.status,
-                                                      response_excerpt=exc.response_excerpt or "")
-                    break
-                # Atomic mutation: if anything failed, nothing was applied; resend the rest.
-                pending = [w for w in pending if w.index not in results] if failed else []
+                    # Atomic mutation: if anything failed, nothing was applied; resend the rest.
+                    pending = [w for w in pending if w.index not in results] if failed else []
+        except DeliveryError as exc:
+            if not results:
+                raise  # nothing decided, nothing applied: the whole call failed
+            # Some items are settled already; the rest share this failure (usually retryable).
+            for w in work:
+                if w.index not in results:
+                    self._fail(results, w, exc)
         return [results[i] for i in range(len(deliveries))]
 
     def _fail(self, results: dict[int, ItemResult], w_or_d: _Work | tuple[int, Delivery],
@@ -337,8 +337,9 @@ class ShopifyConnector:
         changes = group.get("changes") or []
         for pos, w in enumerate(ordered):
             excerpt = json.dumps(changes[pos])[:500] if pos < len(changes) else ""
-            results[w.index] = ItemResult(w.delivery.record_id, target_ref=group.get("id") or w.value["inventoryItemId"],
-                                          status=200, request_summary=summary(w), response_excerpt=excerpt)
+            ref = group.get("id") or w.value["inventoryItemId"]
+            results[w.index] = ItemResult(w.delivery.record_id, target_ref=ref, status=200,
+                                          request_summary=summary(w), response_excerpt=excerpt)
         return False
 
     # -- prices
@@ -361,7 +362,8 @@ class ShopifyConnector:
             currency = d.payload.get("currency")
             info = self._skus.get(sku)
             if info is None or not info.variant_id or not info.product_id:
-                self._fail(results, (i, d), DeliveryError(Category.VALIDATION, f"SKU {sku!r} has no variant in Shopify"))
+                self._fail(results, (i, d), DeliveryError(
+                    Category.VALIDATION, f"SKU {sku!r} has no variant in Shopify"))
             elif self._currency and currency and currency != self._currency:
                 self._fail(results, (i, d), DeliveryError(
                     Category.VALIDATION, f"price for {sku!r} is in {currency} but the Shopify shop sells in "

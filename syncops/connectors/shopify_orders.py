@@ -138,7 +138,8 @@ def _lines(order: dict[str, Any]) -> list[dict[str, Any]]:
 
 def to_sales_order(order: dict[str, Any], location_id: str | None) -> dict[str, Any]:
     """Canonical SalesOrder payload (JSON shape: money as strings) from one Shopify order node."""
-    status = "cancelled" if order.get("cancelledAt") else str(order.get("displayFinancialStatus") or "pending").lower()
+    financial = str(order.get("displayFinancialStatus") or "pending").lower()
+    status = "cancelled" if order.get("cancelledAt") else financial
     payments = [
         {"method": tx.get("gateway") or "unknown", "amount": _amount(tx.get("amountSet")), "reference": tx.get("id")}
         for tx in order.get("transactions") or []

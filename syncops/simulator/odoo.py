@@ -196,7 +196,7 @@ class OdooApp:
         self._order_seq = 0
         self._refund_seq = 0
         # Test switches for whole-response faults.
-        self.lose_responses = 0  # process the next N calls, then drop the connection
+        self._lose: dict[tuple[str, str], int] = {}  # (model, method) -> calls to answer with a reset
         self.garbage_responses = 0  # answer the next N calls with an HTML page and status 200
         self.calls: list[tuple[str, str]] = []  # (model, method) per JSON-2/JSON-RPC call
 
@@ -312,6 +312,11 @@ class OdooApp:
             vals = {"move_type": "out_refund", "ref": ref, "partner_id": 1, "invoice_line_ids": []}
             return self._create_moves([vals], self._now(now))[0]
 
+    def lose_next_response(self, model: str = "sale.order", method: str = "create", times: int = 1) -> None:
+        """Carry out the next call(s) to model/method, then drop the connection instead of answering."""
+        with self._lock:
+            self._lose[(model, method)] = self._lose.get((model, method), 0) + times
+
     def products(self) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(r) for r in self._tables["product.product"].values()]
@@ -394,9 +399,10 @@ class OdooApp:
         if not isinstance(params, dict):
             return self._error_response(OdooError(400, "werkzeug.exceptions.BadRequest",
                                                   "Invalid JSON data: expected an object"))
-        return self._finish(lambda: self.execute(model, method, params))
+        return self._finish(lambda: self.execute(model, method, params), target=(model, method))
 
-    def _finish(self, call: Callable[[], Any], *, jsonrpc_id: Any = None, legacy: bool = False) -> Response:
+    def _finish(self, call: Callable[[], Any], *, jsonrpc_id: Any = None, legacy: bool = False,
+                target: tuple[str, str] | None = None) -> Response:
         with self._lock:
             if self.garbage_responses > 0:
                 self.garbage_responses -= 1
@@ -409,8 +415,9 @@ class OdooApp:
                     return json_response({"jsonrpc": "2.0", "id": jsonrpc_id, "error": {
                         "code": 200, "message": "Odoo Server Error", "data": exc.body()}})
                 return self._error_response(exc)
-            if self.lose_responses > 0:
-                self.lose_responses -= 1
+            if target is not None and self._lose.get(target, 0) > 0:
+                # The work is committed but the answer never arrives (timeout, proxy reset).
+                self._lose[target] -= 1
                 return Response(drop_connection=True)
         if legacy:
             return json_response({"jsonrpc": "2.0", "id": jsonrpc_id, "result": result})

@@ -370,8 +370,7 @@ class ShopifyApp:
 
         operation = next((op for op, pattern, _ in _OPERATIONS if pattern.search(query)), None)
         if operation is None:
-            return json_response({"errors": [{"message": "Field is not supported by the simulator.",
-                                              "extensions": {"code": "undefinedField"}}]})
+            return self._top_error(None, "Field is not supported by the simulator.", "undefinedField")
         key = self._idempotency_key(query, variables)
         delay = self.faults.slow_delay()
         reserved = None
@@ -499,9 +498,14 @@ class ShopifyApp:
             return self._answer({operation: None}, cost, 1, errors=[
                 {"message": exc.message, "locations": [], "path": [operation], "extensions": {"code": exc.code}}])
 
-    def _top_error(self, operation: str, message: str, code: str) -> Response:
-        return json_response({"data": {operation: None}, "errors": [
-            {"message": message, "path": [operation], "extensions": {"code": code}}]})
+    def _top_error(self, operation: str | None, message: str, code: str) -> Response:
+        with self._lock:
+            self._refill()
+            cost = {"requestedQueryCost": 0, "actualQueryCost": 0, "throttleStatus": self._throttle_status()}
+        body: dict[str, Any] = {"errors": [{"message": message, "extensions": {"code": code}}]}
+        if operation:
+            body = {"data": {operation: None}, "errors": [{**body["errors"][0], "path": [operation]}]}
+        return json_response({**body, "extensions": {"cost": cost}})
 
     # -- inventorySetQuantities
 

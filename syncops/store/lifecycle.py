@@ -22,7 +22,7 @@ from syncops.store import stats
 from syncops.store.backoff import RetryPolicy, RetryPolicyLike, retry_delay
 from syncops.store.categories import RETRYABLE, Category
 from syncops.store.db import Store
-from syncops.store.dialect import insert_ignoring_duplicates
+from syncops.store.dialect import fast_executemany, insert_ignoring_duplicates
 from syncops.store.signature import error_signature
 from syncops.store.tables import (
     BLOCKING_STATES, DELIVERED, FAILED, IN_FLIGHT, PENDING, RETRY_WAIT, SUPERSEDED,
@@ -55,7 +55,7 @@ class EnqueueResult:
     superseded: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Claimed:
     id: int
     tenant: str
@@ -187,6 +187,52 @@ def load_cursor(store: Store, tenant: str, flow: str) -> str | None:
 _CLAIM_COLUMNS = (R.c.id, R.c.tenant, R.c.flow, R.c.entity, R.c.entity_key, R.c.idempotency_key,
                   R.c.target, R.c.payload, R.c.payload_rev, R.c.attempts, R.c.version,
                   R.c.source_ts, R.c.error_category)
+_ATTEMPT_COLUMNS = ["record_id", "at", "duration_ms", "endpoint", "status", "outcome", "request_summary",
+                    "response_excerpt", "error_category", "error_message"]
+
+
+def _claim_statement(with_flows: bool = False) -> Any:
+    earlier = R.alias("earlier")
+    blocked = exists().where(
+        earlier.c.tenant == R.c.tenant, earlier.c.flow == R.c.flow,
+        earlier.c.entity_key == R.c.entity_key, earlier.c.state.in_(BLOCKING_STATES),
+        earlier.c.id < R.c.id,
+    )
+    due = select(R.c.id).where(
+        R.c.tenant == bindparam("p_tenant"), R.c.target == bindparam("p_target"),
+        R.c.due_at <= bindparam("p_now"), ~blocked,
+    )
+    if with_flows:
+        due = due.where(R.c.flow.in_(bindparam("p_flows", expanding=True)))
+    # SKIP LOCKED lets several PostgreSQL engines share one store; SQLite ignores it.
+    due = due.order_by(R.c.due_at, R.c.id).limit(bindparam("p_limit")).with_for_update(skip_locked=True)
+    return (
+        R.update().where(R.c.id.in_(due.scalar_subquery()))
+        .values(state=IN_FLIGHT, lease_owner=bindparam("p_owner"), lease_until=bindparam("p_lease_until"),
+                due_at=None, version=R.c.version + 1, updated_at=bindparam("p_now"))
+        .returning(*_CLAIM_COLUMNS)
+    )
+
+
+# Statements built once: constructing them costs more than the SQL on small batches.
+_CLAIM = _claim_statement()
+_CLAIM_FLOWS = _claim_statement(with_flows=True)
+_DELIVER = R.update().where(
+    R.c.id.in_(bindparam("p_ids", expanding=True)), R.c.state == IN_FLIGHT,
+    R.c.lease_owner == bindparam("p_owner"),
+).values(
+    state=DELIVERED, delivered_at=bindparam("p_now"), attempts=R.c.attempts + 1, lease_owner=None,
+    lease_until=None, due_at=None, version=R.c.version + 1, updated_at=bindparam("p_now"),
+    error_category=None, error_message=None, error_signature=None, error_map=None, error_value=None,
+).returning(R.c.id)
+_HELD = select(R.c.id).where(R.c.id.in_(bindparam("p_ids", expanding=True)), R.c.state == IN_FLIGHT,
+                             R.c.lease_owner == bindparam("p_owner"))
+_FAIL = R.update().where(R.c.id == bindparam("rid")).values(
+    state=bindparam("st"), due_at=bindparam("due"), attempts=bindparam("tries"),
+    lease_owner=None, lease_until=None, version=R.c.version + 1, updated_at=bindparam("p_now"),
+    error_category=bindparam("cat"), error_message=bindparam("msg"),
+    error_signature=bindparam("sig"), error_map=bindparam("emap"), error_value=bindparam("evalue"),
+)
 
 
 def claim(store: Store, *, tenant: str, target: str, owner: str, limit: int = 100,
@@ -197,32 +243,16 @@ def claim(store: Store, *, tenant: str, target: str, owner: str, limit: int = 10
     so orders and returns reach the target in source order.
     """
     now = store.clock()
-    earlier = R.alias("earlier")
-    blocked = exists().where(
-        earlier.c.tenant == R.c.tenant, earlier.c.flow == R.c.flow,
-        earlier.c.entity_key == R.c.entity_key, earlier.c.state.in_(BLOCKING_STATES),
-        earlier.c.id < R.c.id,
-    )
-    due = select(R.c.id).where(
-        R.c.tenant == tenant, R.c.target == target, R.c.due_at <= now, ~blocked,
-    )
+    params: dict[str, Any] = dict(p_tenant=tenant, p_target=target, p_now=now, p_limit=limit,
+                                  p_owner=owner, p_lease_until=now + lease_seconds)
+    stmt = _CLAIM
     if flows is not None:
-        due = due.where(R.c.flow.in_(list(flows)))
-    # SKIP LOCKED lets several PostgreSQL engines share one store; SQLite ignores it.
-    due = due.order_by(R.c.due_at, R.c.id).limit(limit).with_for_update(skip_locked=True)
-    stmt = (
-        R.update().where(R.c.id.in_(due.scalar_subquery()))
-        .values(state=IN_FLIGHT, lease_owner=owner, lease_until=now + lease_seconds, due_at=None,
-                version=R.c.version + 1, updated_at=now)
-        .returning(*_CLAIM_COLUMNS)
-    )
+        stmt, params["p_flows"] = _CLAIM_FLOWS, list(flows)
     with store.write() as conn:
-        rows = conn.execute(stmt).all()
+        rows = conn.execute(stmt, params).all()
     claimed = [
-        Claimed(id=r.id, tenant=r.tenant, flow=r.flow, entity=r.entity, entity_key=r.entity_key,
-                idempotency_key=r.idempotency_key, target=r.target, payload=json.loads(r.payload),
-                payload_rev=r.payload_rev, attempts=r.attempts, version=r.version,
-                source_ts=r.source_ts, error_category=r.error_category)
+        Claimed(r.id, r.tenant, r.flow, r.entity, r.entity_key, r.idempotency_key, r.target,
+                json.loads(r.payload), r.payload_rev, r.attempts, r.version, r.source_ts, r.error_category)
         for r in rows
     ]
     claimed.sort(key=lambda c: c.id)
@@ -240,52 +270,38 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
     now = store.clock()
     policy_for = policy_for or (lambda _t, _f: RetryPolicy())
     new_states: dict[int, str] = {}
+    ok = [o for o in outcomes if o.category is None]
+    bad = [o for o in outcomes if o.category is not None]
     with store.write() as conn:
-        ids = [o.record.id for o in outcomes]
-        held = set(conn.execute(
-            select(R.c.id).where(R.c.id.in_(ids), R.c.state == IN_FLIGHT, R.c.lease_owner == owner)
-        ).scalars())
-        delivered, failed, attempts = [], [], []
-        for o in outcomes:
-            if o.record.id not in held:
-                continue
-            tries = o.record.attempts + 1
-            if o.category is None:
-                new_states[o.record.id] = DELIVERED
-                delivered.append(dict(rid=o.record.id, tries=tries, ref=o.target_ref))
-            else:
+        if ok:
+            # One statement for the common case; RETURNING says which leases still held.
+            held = set(conn.execute(_DELIVER, dict(p_ids=[o.record.id for o in ok], p_owner=owner,
+                                                   p_now=now)).scalars())
+            refs = [dict(rid=o.record.id, ref=o.target_ref) for o in ok if o.target_ref and o.record.id in held]
+            if refs:
+                conn.execute(R.update().where(R.c.id == bindparam("rid")).values(target_ref=bindparam("ref")), refs)
+            new_states.update((o.record.id, DELIVERED) for o in ok if o.record.id in held)
+        if bad:
+            held = set(conn.execute(_HELD, dict(p_ids=[o.record.id for o in bad], p_owner=owner)).scalars())
+            failed = []
+            for o in bad:
+                if o.record.id not in held:
+                    continue
+                tries = o.record.attempts + 1
                 state, due = _after_failure(o, tries, policy_for(o.record.tenant, o.record.flow), now, rng)
                 new_states[o.record.id] = state
-                failed.append(dict(
-                    rid=o.record.id, tries=tries, st=state, due=due, cat=str(o.category),
-                    msg=(o.message or "")[:2000], sig=error_signature(o.message),
-                    emap=o.error_map, evalue=o.error_value,
-                ))
-            attempts.append(dict(
-                record_id=o.record.id, at=now, duration_ms=o.duration_ms, endpoint=endpoint,
-                status=o.status, outcome=new_states[o.record.id],
-                request_summary=(o.request_summary or None) and o.request_summary[:EXCERPT],
-                response_excerpt=(o.response_excerpt or None) and o.response_excerpt[:EXCERPT],
-                error_category=None if o.category is None else str(o.category),
-                error_message=o.message and o.message[:2000],
-            ))
-        if delivered:
-            conn.execute(R.update().where(R.c.id == bindparam("rid")).values(
-                state=DELIVERED, delivered_at=now, attempts=bindparam("tries"),
-                target_ref=bindparam("ref"), lease_owner=None, lease_until=None, due_at=None,
-                version=R.c.version + 1, updated_at=now, error_category=None, error_message=None,
-                error_signature=None, error_map=None, error_value=None,
-            ), delivered)
-        if failed:
-            conn.execute(R.update().where(R.c.id == bindparam("rid")).values(
-                state=bindparam("st"), due_at=bindparam("due"), attempts=bindparam("tries"),
-                lease_owner=None, lease_until=None, version=R.c.version + 1, updated_at=now,
-                error_category=bindparam("cat"), error_message=bindparam("msg"),
-                error_signature=bindparam("sig"), error_map=bindparam("emap"),
-                error_value=bindparam("evalue"),
-            ), failed)
-        if attempts:
-            conn.execute(A.insert(), attempts)
+                failed.append(dict(rid=o.record.id, tries=tries, st=state, due=due, cat=str(o.category),
+                                   msg=(o.message or "")[:2000], sig=error_signature(o.message),
+                                   emap=o.error_map, evalue=o.error_value, p_now=now))
+            if failed:
+                conn.execute(_FAIL, failed)
+        fast_executemany(conn, A, _ATTEMPT_COLUMNS, [(
+            o.record.id, now, o.duration_ms, endpoint, o.status, new_states[o.record.id],
+            o.request_summary[:EXCERPT] if o.request_summary else None,
+            o.response_excerpt[:EXCERPT] if o.response_excerpt else None,
+            None if o.category is None else str(o.category),
+            o.message[:2000] if o.message else None,
+        ) for o in outcomes if o.record.id in new_states])
         stats.record_outcomes(store, conn, outcomes, new_states, now)
     return new_states
 
@@ -315,30 +331,40 @@ def defer(store: Store, owner: str, record_ids: Sequence[int], *, until: float,
     return res.rowcount or 0
 
 
-def reclaim_expired(store: Store) -> int:
+def reclaim_expired(store: Store, *,
+                    policy_for: Callable[[str, str], RetryPolicyLike] | None = None) -> int:
     """Return records whose lease ran out (a crashed or killed engine) to the queue.
 
     It counts as an attempt: the delivery may or may not have reached the target (the
     delivery idempotency key makes the retry safe), and a record that crashes the
-    engine every time must eventually stop.
+    engine every time must eventually stop: at max_attempts it fails instead.
     """
     now = store.clock()
+    policy_for = policy_for or (lambda _t, _f: RetryPolicy())
     with store.write() as conn:
-        rows = conn.execute(select(R.c.id, R.c.attempts, R.c.target).where(
+        rows = conn.execute(select(R.c.id, R.c.attempts, R.c.target, R.c.tenant, R.c.flow).where(
             R.c.state == IN_FLIGHT, R.c.lease_until < now)).all()
         if not rows:
             return 0
-        msg = "lease expired: the engine stopped during delivery; retrying with the same idempotency key"
+        retry_msg = "lease expired: the engine stopped during delivery; retrying with the same idempotency key"
+        params = []
+        for r in rows:
+            tries = r.attempts + 1
+            gave_up = tries >= policy_for(r.tenant, r.flow).max_attempts
+            msg = (f"lease expired: the engine stopped during delivery; giving up after {tries} attempts"
+                   if gave_up else retry_msg)
+            params.append(dict(rid=r.id, st=FAILED if gave_up else RETRY_WAIT, due=None if gave_up else now,
+                               msg=msg, sig=error_signature(msg)))
         conn.execute(R.update().where(
             and_(R.c.id == bindparam("rid"), R.c.state == IN_FLIGHT, R.c.lease_until < now)
-        ).values(state=RETRY_WAIT, due_at=now, attempts=R.c.attempts + 1, lease_owner=None,
+        ).values(state=bindparam("st"), due_at=bindparam("due"), attempts=R.c.attempts + 1, lease_owner=None,
                  lease_until=None, version=R.c.version + 1, updated_at=now,
-                 error_category=str(Category.UNKNOWN), error_message=msg,
-                 error_signature=error_signature(msg)),
-            [dict(rid=r.id) for r in rows])
-        conn.execute(A.insert(), [dict(record_id=r.id, at=now, endpoint=r.target, outcome=RETRY_WAIT,
-                                       error_category=str(Category.UNKNOWN), error_message=msg)
-                                  for r in rows])
+                 error_category=str(Category.UNKNOWN), error_message=bindparam("msg"),
+                 error_signature=bindparam("sig")),
+            params)
+        conn.execute(A.insert(), [dict(record_id=r.id, at=now, endpoint=r.target, outcome=p["st"],
+                                       error_category=str(Category.UNKNOWN), error_message=p["msg"])
+                                  for r, p in zip(rows, params)])
     return len(rows)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from sqlalchemy import and_, func, or_, select
@@ -90,7 +90,7 @@ def flow_activity(store: Store, *, minutes: int = 30,
 def failures_by_category(store: Store, f: RecordFilter | None = None) -> dict[str, int]:
     f = f or RecordFilter(states=EXCEPTION_STATES)
     if not f.states:
-        f.states = EXCEPTION_STATES
+        f = replace(f, states=EXCEPTION_STATES)  # a copy: callers reuse their filter for lists
     stmt = (select(R.c.error_category, func.count()).where(*where_clauses(f, store.clock()))
             .group_by(R.c.error_category))
     with store.read() as conn:
@@ -110,18 +110,20 @@ class SignatureGroup:
 def signature_groups(store: Store, f: RecordFilter | None = None, limit: int = 200) -> list[SignatureGroup]:
     f = f or RecordFilter()
     if not f.states:
-        f.states = EXCEPTION_STATES
+        f = replace(f, states=EXCEPTION_STATES)  # a copy: callers reuse their filter for lists
     stmt = (select(R.c.error_signature, R.c.error_category, func.count(), func.max(R.c.error_message),
                    func.min(R.c.created_at), func.max(R.c.updated_at))
-            .where(*where_clauses(f, store.clock()))
+            .where(*where_clauses(f, store.clock()), R.c.error_signature.is_not(None))
             .group_by(R.c.error_signature, R.c.error_category)
             .order_by(func.count().desc()).limit(limit))
     with store.read() as conn:
         return [SignatureGroup(s or "(no error)", c, n, m, a, b) for s, c, n, m, a, b in conn.execute(stmt)]
 
 
+# A nullable sort column is compared as "": keyset paging past a NULL (`col < NULL`) would end the list.
 SORTS = {"id": R.c.id, "age": R.c.created_at, "updated": R.c.updated_at, "attempts": R.c.attempts,
-         "key": R.c.entity_key, "category": R.c.error_category, "tenant": R.c.tenant, "flow": R.c.flow}
+         "key": R.c.entity_key, "category": func.coalesce(R.c.error_category, "").label("sort_category"),
+         "tenant": R.c.tenant, "flow": R.c.flow}
 
 
 @dataclass
@@ -134,7 +136,8 @@ def list_records(store: Store, f: RecordFilter, *, limit: int = 100, sort: str =
                  descending: bool = True, after: tuple[Any, int] | None = None) -> Page:
     """One keyset page: cost does not grow with how deep the technician scrolls."""
     col = SORTS[sort]
-    stmt = select(*LIST_COLUMNS).where(*where_clauses(f, store.clock()))
+    columns = LIST_COLUMNS if any(col is c for c in LIST_COLUMNS) else (*LIST_COLUMNS, col)
+    stmt = select(*columns).where(*where_clauses(f, store.clock()))
     if after is not None:
         value, last_id = after
         if sort == "id":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 # Lifecycle states, see syncops.store.lifecycle.
@@ -30,21 +30,32 @@ TERMINAL_STATES = (DELIVERED, RESOLVED, SUPERSEDED)
 BLOCKING_STATES = (PENDING, IN_FLIGHT, RETRY_WAIT, FAILED)
 
 
+# Partial-index predicates of the form "x IS NOT NULL": SQLite uses such an index for any
+# query comparing x, so the queries need no special care.
+_due = text("due_at IS NOT NULL")
+_sig = text("error_signature IS NOT NULL")
+_map = text("error_map IS NOT NULL")
+
+
 class Record(SQLModel, table=True):
     __tablename__ = "records"
     __table_args__ = (
         UniqueConstraint("tenant", "flow", "idempotency_key", name="uq_records_idem"),
         # claim: due_at is set only while a record is claimable (pending / retry_wait),
-        # so the claim is one ordered range scan per endpoint with no sort.
-        Index("ix_records_due", "tenant", "target", "due_at", "id"),
+        # so the claim is one ordered range scan per endpoint with no sort, and
+        # delivered rows (most of the table) are not in this index at all.
+        Index("ix_records_due", "tenant", "target", "due_at", "id",
+              sqlite_where=_due, postgresql_where=_due),
         # per-key ordering and coalescing look up the unfinished records of one key
         Index("ix_records_key", "tenant", "flow", "entity_key", "state", "id"),
-        # dashboard counts and exception lists
-        Index("ix_records_flow_state", "tenant", "flow", "state"),
+        # dashboard counts, oldest pending, exception lists
+        Index("ix_records_flow_state", "tenant", "flow", "state", "created_at"),
         Index("ix_records_state_updated", "state", "updated_at", "id"),
-        Index("ix_records_signature", "state", "error_signature"),
-        Index("ix_records_unmapped", "error_map", "error_value", "state"),
-        Index("ix_records_delivered", "tenant", "flow", "delivered_at"),
+        # error grouping and unmapped values: only rows that carry an error
+        Index("ix_records_signature", "error_signature", "state",
+              sqlite_where=_sig, postgresql_where=_sig),
+        Index("ix_records_unmapped", "tenant", "error_map", "error_value", "state",
+              sqlite_where=_map, postgresql_where=_map),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
