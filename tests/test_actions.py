@@ -103,6 +103,9 @@ def test_quarantine_release_and_resolve(store, clock, tech):
         ("quarantine", "customer disputes order"), ("release", None)]
     assert [json.loads(e.after)["state"] for e in audit_of(store, a)] == ["quarantined", "pending"]
     assert [e.action for e in audit_of(store, b)] == ["resolve"]
+    for ev in audit_of(store, a) + audit_of(store, b):
+        assert (ev.actor, ev.client, ev.via, ev.target_type) == ("tech1", "203.0.113.7", "console", "record")
+        assert json.loads(ev.before)["version"] + 1 == json.loads(ev.after)["version"]
 
 
 def test_retry_wait_can_be_retried_now(store, clock, tech):

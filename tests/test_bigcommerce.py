@@ -137,6 +137,9 @@ def test_one_of_violation_is_422_problem_json(app, server, clock):
         ok = http.put("/v3/inventory/adjustments/absolute", json={"items": [
             {"variant_id": 3, "location_id": 2, "quantity": 6}]})
         assert ok.status_code == 200 and ok.json()["transaction_id"]
+        items = http.get("/v3/inventory/items", params={"sku:in": "MUG-WHITE", "location_id:in": "2"}).json()
+        assert items["data"][0]["identity"]["variant_id"] == 3
+        assert items["data"][0]["locations"][0]["total_inventory_onhand"] == 6
     assert app.stock_level("MUG-WHITE", "store-1") == 6
 
     # Through the connector the same 422 is a validation failure.
@@ -163,18 +166,18 @@ def test_quota_headers_drive_last_call_and_429_retry_after(clock):
             exhausted = conn.last_call()
             with pytest.raises(DeliveryError) as err:
                 await conn.check_auth()
-            return after_one, exhausted, err.value, conn.last_call()
+            throttled = conn.last_call()
+            clock.now += 20  # the window refills
+            refilled = await conn.check_auth()
+            return after_one, exhausted, err.value, throttled, refilled
 
-        after_one, exhausted, err, throttled = run(scenario, server, clock)
+        after_one, exhausted, err, throttled, refilled = run(scenario, server, clock)
     assert after_one.remaining == 2 and after_one.wait_seconds is None
     assert after_one.extra == {"quota": 3, "window_ms": 30000, "reset_ms": 30000}
     assert exhausted.remaining == 0 and exhausted.wait_seconds == 20.0
     assert err.category == Category.RATE_LIMIT and err.status == 429 and err.retry_after == 20.0
     assert throttled.wait_seconds == 20.0
-
-    clock.now += 20  # the window refills
-    assert "requests left" in run(lambda c: c.check_auth(), server.start(), clock)
-    server.stop()
+    assert "2 requests left" in refilled
 
 
 def test_throttle_fault_gives_429_with_retry_headers(app, server, clock):

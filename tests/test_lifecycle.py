@@ -497,3 +497,20 @@ def test_records_of_one_key_are_delivered_in_enqueue_order_and_never_lost(ops, s
                 assert delivered[key] == ids[:stop]
         finally:
             store.close()
+
+
+def test_one_call_may_carry_the_same_source_event_for_two_flows(store):
+    # One source pull fanned out to two targets: same idempotency key, different flows.
+    recs = [inv(1, key="SKU@s"), inv(2, key="SKU@s")]
+    recs[1].idempotency_key = recs[0].idempotency_key
+    recs[1].flow, recs[1].target = "inventory_erp", "erp"
+    res = lifecycle.enqueue(store, recs)
+    assert len(res.inserted) == 2 and res.duplicates == 0
+    assert _duplicates(store, flow="inventory") == 0 and _duplicates(store, flow="inventory_erp") == 0
+    # Coalescing in each flow links to that flow's own newer record.
+    more = [inv(3, key="SKU@s"), inv(4, key="SKU@s")]
+    more[1].idempotency_key = more[0].idempotency_key
+    more[1].flow, more[1].target = "inventory_erp", "erp"
+    new_shop, new_erp = lifecycle.enqueue(store, more).inserted
+    assert get_record(store, res.inserted[0]).superseded_by == new_shop
+    assert get_record(store, res.inserted[1]).superseded_by == new_erp

@@ -418,3 +418,10 @@ def test_legacy_jsonrpc_errors_are_http_200(server):
         assert resp.status_code == 200 and resp.json()["error"]["data"]["name"] == "werkzeug.exceptions.NotFound"
         body["params"]["args"][3:5] = ["product.product", "search_count"]
         assert http.post("/jsonrpc", json=body).json()["result"] == 3
+
+
+def test_line_tax_field_option_for_newer_odoo(app, server, clock):
+    [result] = run(lambda c: c.push("order", deliveries("order", [order("POS-1")])), server, clock,
+                   line_tax_field="tax_ids")
+    assert result.error is None
+    assert app.sale_orders()[0]["amount_total"] == pytest.approx(54.64)

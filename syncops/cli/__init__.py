@@ -20,10 +20,15 @@ Every command has --help.
 """
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, top: bool = False) -> None:
+    # Subcommands repeat the options without defaults, so `syncops --store X records list`
+    # and `syncops records list --store X` both work.
+    extra = {} if top else {"default": argparse.SUPPRESS}
     g = p.add_argument_group("where")
-    g.add_argument("--config", metavar="FILE", help="config file (default: $SYNCOPS_CONFIG or the user config)")
-    g.add_argument("--store", metavar="URL", help="database URL, e.g. sqlite:///path/syncops.db or postgresql+psycopg://...")
+    g.add_argument("--config", metavar="FILE", help="config file (default: $SYNCOPS_CONFIG or the user config)",
+                   **extra)
+    g.add_argument("--store", metavar="URL", help="database URL, e.g. sqlite:///path/syncops.db or "
+                   "postgresql+psycopg://...", **extra)
 
 
 def _json(p: argparse.ArgumentParser) -> None:
@@ -62,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="syncops", description="syncops: operations console and sync engine for retail integrations.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"syncops {__version__}")
-    _common(parser)
+    _common(parser, top=True)
     parser.add_argument("--read-only", action="store_true", help="console: hide every action")
     parser.add_argument("--theme", help="console: theme name or file")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -146,6 +146,8 @@ class OdooConnector:
         self.price_list: str = self.options.get("price_list", "odoo-list")
         self.database: str | None = self.options.get("database")
         self._walkin_id: int | None = self.options.get("walkin_partner_id")
+        # sale.order.line's tax field: "tax_id" up to Odoo 18; later versions spell it "tax_ids".
+        self.line_tax_field: str = self.options.get("line_tax_field", "tax_id")
         self._last = CallInfo()
 
     # ------------------------------------------------------------------ transport
@@ -500,7 +502,8 @@ class OdooConnector:
                                          .quantize(Decimal("0.000001")))
             code = line.tax_code or fallback
             if code:
-                vals["tax_id"] = [[6, 0, [self._one(taxes, code, "tax (account.tax name)", f"lines[{n}].tax_code")]]]
+                tax_id = self._one(taxes, code, "tax (account.tax name)", f"lines[{n}].tax_code")
+                vals[self.line_tax_field] = [[6, 0, [tax_id]]]
             lines.append([0, 0, vals])
         if order.shipping:
             sku = self.options.get("shipping_sku")
@@ -511,7 +514,8 @@ class OdooConnector:
                     "product_uom_qty": 1.0, "price_unit": float(order.shipping)}
             tax_code = self.options.get("shipping_tax_code")
             if tax_code:
-                vals["tax_id"] = [[6, 0, [self._one(taxes, tax_code, "tax", "options.shipping_tax_code")]]]
+                tax_id = self._one(taxes, tax_code, "tax", "options.shipping_tax_code")
+                vals[self.line_tax_field] = [[6, 0, [tax_id]]]
             lines.append([0, 0, vals])
         return {"partner_id": item.partner_id, "client_order_ref": order.order_number,
                 "date_order": to_odoo_datetime(order.placed_at), "origin": f"{order.channel}:{order.order_number}",

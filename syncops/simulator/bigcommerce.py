@@ -194,11 +194,12 @@ class BigCommerceApp:
                 discount = _d(line[3]) if len(line) > 3 else Decimal("0")
                 ex = price * qty
                 tax = _c((ex - discount) * self.tax_rate)
+                unit_tax = _c(price * self.tax_rate)
                 products.append({
                     "id": oid * 10 + n, "order_id": oid, "product_id": variant["product_id"],
                     "variant_id": variant["id"], "name": sku.replace("-", " ").title(), "sku": sku,
                     "type": "physical", "quantity": qty, "base_price": _s4(price), "price_ex_tax": _s4(price),
-                    "price_inc_tax": _s4(price + _c(price * self.tax_rate)), "price_tax": _s4(_c(price * self.tax_rate)),
+                    "price_inc_tax": _s4(price + unit_tax), "price_tax": _s4(unit_tax),
                     "base_total": _s4(ex), "total_ex_tax": _s4(ex), "total_inc_tax": _s4(ex + tax),
                     "total_tax": _s4(tax), "is_refunded": False, "quantity_refunded": 0, "refund_amount": "0.0000",
                     "quantity_shipped": 0, "upc": "", "applied_discounts": (
@@ -206,8 +207,9 @@ class BigCommerceApp:
                           "target": "order"}] if discount else []),
                     "product_options": [],
                 })
+            who = customer if customer is not None else oid
             self.orders_by_id[oid] = {
-                "id": oid, "customer": _FAKE_CUSTOMERS[(customer if customer is not None else oid) % len(_FAKE_CUSTOMERS)],
+                "id": oid, "customer": _FAKE_CUSTOMERS[who % len(_FAKE_CUSTOMERS)],
                 "customer_id": 0 if customer is None else customer + 1, "created": stamp, "modified": stamp,
                 "status": status, "shipping": _d(shipping), "payment_method": payment_method, "products": products,
             }

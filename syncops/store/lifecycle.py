@@ -121,10 +121,12 @@ def enqueue(store: Store, records: Sequence[NewRecord], *,
     ]
     with store.write() as conn:
         if rows:
-            stmt = insert_ignoring_duplicates(store.engine, R).returning(R.c.id, R.c.idempotency_key)
-            inserted = {}
+            stmt = insert_ignoring_duplicates(store.engine, R).returning(
+                R.c.id, R.c.tenant, R.c.flow, R.c.idempotency_key)
+            # Keyed like the unique constraint: one source event may feed several flows.
+            inserted: dict[tuple[str, str, str], int] = {}
             for row in conn.execute(stmt, rows):
-                inserted[(row.idempotency_key)] = row.id
+                inserted[(row.tenant, row.flow, row.idempotency_key)] = row.id
             # Within one call the same key can appear twice as well; dict keeps the first.
             result.inserted = sorted(inserted.values())
             result.duplicates = len(rows) - len(result.inserted)
@@ -135,11 +137,11 @@ def enqueue(store: Store, records: Sequence[NewRecord], *,
     return result
 
 
-def _supersede(conn: Connection, records: Sequence[NewRecord], inserted: dict[str, int],
+def _supersede(conn: Connection, records: Sequence[NewRecord], inserted: dict[tuple[str, str, str], int],
                now: float, result: EnqueueResult) -> None:
     params = [
-        dict(t=r.tenant, f=r.flow, k=r.entity_key, new=inserted[r.idempotency_key], now=now)
-        for r in records if r.coalesce and r.idempotency_key in inserted
+        dict(t=r.tenant, f=r.flow, k=r.entity_key, new=inserted[_idem(r)], now=now)
+        for r in records if r.coalesce and _idem(r) in inserted
     ]
     if not params:
         return
@@ -156,13 +158,17 @@ def _supersede(conn: Connection, records: Sequence[NewRecord], inserted: dict[st
     result.superseded = max(res.rowcount or 0, 0)
 
 
+def _idem(r: NewRecord) -> tuple[str, str, str]:
+    return (r.tenant, r.flow, r.idempotency_key)
+
+
 def _count_duplicates(store: Store, conn: Connection, records: Sequence[NewRecord],
-                      inserted: dict[str, int], now: float) -> None:
-    seen: set[str] = set()
+                      inserted: dict[tuple[str, str, str], int], now: float) -> None:
+    seen: set[tuple[str, str, str]] = set()
     dupes: dict[tuple[str, str], int] = {}
     for r in records:
-        if r.idempotency_key in inserted and r.idempotency_key not in seen:
-            seen.add(r.idempotency_key)
+        if _idem(r) in inserted and _idem(r) not in seen:
+            seen.add(_idem(r))
             continue
         dupes[(r.tenant, r.flow)] = dupes.get((r.tenant, r.flow), 0) + 1
     for (tenant, flow), n in dupes.items():
@@ -343,7 +349,7 @@ def reclaim_expired(store: Store, *,
     policy_for = policy_for or (lambda _t, _f: RetryPolicy())
     with store.write() as conn:
         rows = conn.execute(select(R.c.id, R.c.attempts, R.c.target, R.c.tenant, R.c.flow).where(
-            R.c.state == IN_FLIGHT, R.c.lease_until < now)).all()
+            R.c.state == IN_FLIGHT, R.c.lease_until <= now + 5)).all()
         if not rows:
             return 0
         retry_msg = "lease expired: the engine stopped during delivery; retrying with the same idempotency key"
@@ -377,3 +383,19 @@ def last_delivered_payload(store: Store, tenant: str, flow: str, entity_key: str
             .order_by(R.c.id.desc()).limit(1)
         ).scalar()
     return json.loads(payload) if payload else None
+
+
+def last_delivered(store: Store, tenant: str, flow: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Newest delivered payload per entity key, for a batch at once (compare-and-swap baselines)."""
+    if not keys:
+        return {}
+    out: dict[str, tuple[int, str]] = {}
+    with store.read() as conn:
+        for key, rid, payload in conn.execute(
+            select(R.c.entity_key, R.c.id, R.c.payload).where(
+                R.c.tenant == tenant, R.c.flow == flow, R.c.entity_key.in_(list(set(keys))),
+                R.c.state == DELIVERED)
+        ):
+            if key not in out or rid > out[key][0]:
+                out[key] = (rid, payload)
+    return {k: json.loads(p) for k, (_, p) in out.items()}

@@ -1,0 +1,177 @@
+"""The console's only door to the store: core queries and audited services, nothing else.
+
+Every method is blocking and is called from thread workers, never from the event loop,
+so a slow or locked store never freezes the screen.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from syncops.services import actions, bulk, flows, health, mappings
+from syncops.services.actor import Actor
+from syncops.store import console_queries, queries
+from syncops.store.db import Store, StoreError
+from syncops.store.filters import FilterError, RecordFilter
+from syncops.store.queries import RecordNotFound
+from syncops.services.errors import ActionError
+
+# What a failing query or action may raise; the console shows the message and carries on.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ActionError, StoreError, FilterError, RecordNotFound)
+
+
+@dataclass
+class FlowRow:
+    tenant: str
+    flow: str
+    entity: str | None
+    schedule: str
+    production: bool
+    control: Any | None
+    cursor: Any | None
+    enabled: bool = True
+
+
+def _schedule_text(flow: Any) -> str:
+    s = getattr(flow, "schedule", None)
+    if s is None:
+        return "-"
+    if s.every:
+        from syncops.config import format_duration
+
+        return f"every {format_duration(s.every)}"
+    if s.cron:
+        return f"cron {s.cron}" + (f" ({s.timezone})" if s.timezone and s.timezone != "UTC" else "")
+    return "-"
+
+
+class Backend:
+    def __init__(self, store: Store, config: Any | None, *, actor: Actor | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
+        self.store = store
+        self.config = config
+        self.actor = actor or Actor.current(via="console")
+        self.clock = clock or store.clock or time.time
+
+    # --- facts from the config -------------------------------------------------------------
+
+    def tenants(self) -> list[str]:
+        return list(self.config.tenants) if self.config is not None else []
+
+    def is_production(self, tenant: str | None) -> bool:
+        if not tenant or self.config is None:
+            return False
+        t = self.config.tenants.get(tenant)
+        return bool(t and t.production)
+
+    def flow_config(self, tenant: str, flow: str) -> Any | None:
+        t = self.config.tenants.get(tenant) if self.config is not None else None
+        return t.flows.get(flow) if t is not None else None
+
+    def config_maps(self, tenant: str) -> dict[str, dict[str, str]]:
+        t = self.config.tenants.get(tenant) if self.config is not None else None
+        return dict(t.mappings) if t is not None else {}
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def health(self) -> health.Health:
+        return health.flow_health(self.store, self.config)
+
+    def marker(self) -> tuple[Any, ...]:
+        return console_queries.change_marker(self.store)
+
+    def engine(self) -> Any | None:
+        return queries.live_engine(self.store)
+
+    def breakers(self) -> dict[tuple[str, str], Any]:
+        return queries.endpoint_states(self.store)
+
+    def exceptions_page(self, f: RecordFilter, *, sort: str, descending: bool, after: Any,
+                        limit: int) -> queries.Page:
+        return console_queries.exceptions_page(self.store, f, limit=limit, sort=sort,
+                                               descending=descending, after=after)
+
+    def count(self, f: RecordFilter) -> int:
+        return queries.count_records(self.store, f)
+
+    def groups(self, f: RecordFilter) -> list[queries.SignatureGroup]:
+        return queries.signature_groups(self.store, f)
+
+    def detail(self, record_id: int) -> queries.RecordDetail:
+        return queries.record_detail(self.store, record_id)
+
+    def unmapped(self, tenant: str | None = None) -> list[queries.UnmappedValue]:
+        return queries.unmapped_values(self.store, tenant)
+
+    def entries(self, tenant: str) -> list[mappings.MapEntry]:
+        return mappings.list_entries(self.store, tenant, self.config_maps(tenant))
+
+    def blocked(self, tenant: str, map_name: str, value: str) -> int:
+        return mappings.blocked_count(self.store, tenant, map_name, value)
+
+    def flows(self) -> list[FlowRow]:
+        controls = queries.flow_controls(self.store)
+        cursors = queries.flow_cursors(self.store)
+        rows: dict[tuple[str, str], FlowRow] = {}
+        if self.config is not None:
+            for t, f in self.config.iter_flows():
+                rows[(t.name, f.name)] = FlowRow(t.name, f.name, f.entity, _schedule_text(f), t.production,
+                                                 controls.get((t.name, f.name)), cursors.get((t.name, f.name)),
+                                                 f.enabled)
+        for key in set(controls) | set(cursors):
+            if key not in rows:  # flows the store knows but the config no longer has
+                rows[key] = FlowRow(key[0], key[1], None, "(not in config)", self.is_production(key[0]),
+                                    controls.get(key), cursors.get(key))
+        return list(rows.values())
+
+    def audit(self, *, limit: int = 200, before_id: int | None = None, **filters: Any) -> list[Any]:
+        return queries.audit_events(self.store, limit=limit, before_id=before_id, **filters)
+
+    # --- audited actions ---------------------------------------------------------------------
+
+    def act(self, action: str, record_id: int, *, version: int | None, reason: str | None = None) -> Any:
+        return actions.act(self.store, action, record_id, actor=self.actor, expected_version=version,
+                           reason=reason)
+
+    def edit(self, record_id: int, payload: Any, *, version: int, reason: str) -> Any:
+        return actions.edit_payload(self.store, record_id, payload, actor=self.actor, reason=reason,
+                                    expected_version=version)
+
+    def reveal(self, record_id: int, reason: str) -> None:
+        actions.reveal_pii(self.store, record_id, actor=self.actor, reason=reason)
+
+    def bulk_preview(self, action: str, f: RecordFilter) -> bulk.BulkPreview:
+        return bulk.preview(self.store, action, f)
+
+    def bulk_apply(self, action: str, f: RecordFilter, *, confirmed: int, reason: str | None) -> bulk.BulkResult:
+        return bulk.apply(self.store, action, f, actor=self.actor, confirmed_count=confirmed, reason=reason)
+
+    def set_mapping(self, tenant: str, map_name: str, source: str, target: str, *, release: bool,
+                    reason: str | None = None) -> int:
+        return mappings.set_entry(self.store, tenant, map_name, source, target, actor=self.actor,
+                                  release=release, reason=reason)
+
+    def pause(self, tenant: str, flow: str, reason: str) -> None:
+        flows.pause(self.store, tenant, flow, actor=self.actor, reason=reason)
+
+    def resume(self, tenant: str, flow: str, reason: str | None = None) -> None:
+        flows.resume(self.store, tenant, flow, actor=self.actor, reason=reason)
+
+    def run_now(self, tenant: str, flow: str) -> None:
+        flows.run_now(self.store, tenant, flow, actor=self.actor)
+
+    # --- helpers for actions ------------------------------------------------------------------
+
+    @staticmethod
+    def validate(entity: str, text: str) -> tuple[dict[str, Any], str]:
+        return actions.validate_edit(entity, text)
+
+    @staticmethod
+    def diff(old: Any, new: Any) -> str:
+        return actions.payload_diff(old, new)
+
+    @staticmethod
+    def pretty(payload: Any) -> str:
+        return actions.canonical_json(payload)

@@ -1,0 +1,68 @@
+"""Small text helpers for tables: ages, durations, sparklines, clipped cells."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
+
+
+def ago(ts: float | None, now: float) -> str:
+    return "-" if ts is None else duration(now - ts)
+
+
+def until(ts: float | None, now: float) -> str:
+    """'in 4s' for the future, '3s late' for an overdue time."""
+    if ts is None:
+        return "-"
+    delta = ts - now
+    return f"in {duration(delta)}" if delta >= 0 else f"{duration(-delta)} late"
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 10:
+        return f"{value:.1f}s"
+    return duration(value)
+
+
+def clip(text: Any, width: int) -> str:
+    s = "" if text is None else " ".join(str(text).split())
+    return s if len(s) <= width else s[: max(0, width - 1)] + "…"
+
+
+def sparkline(values: Sequence[int], width: int | None = None) -> str:
+    """Unicode block sparkline; with `width`, adjacent values are summed into that many cells."""
+    vals = list(values)
+    if width and len(vals) > width:
+        step = len(vals) / width
+        vals = [sum(vals[int(i * step):int((i + 1) * step)]) for i in range(width)]
+    top = max(vals, default=0)
+    if top <= 0:
+        return "▁" * len(vals)
+    return "".join(BLOCKS[max(1, round(v / top * (len(BLOCKS) - 1)))] if v else "▁" for v in vals)
+
+
+def sla_grade(p95: float | None, sla: float | None) -> str:
+    """ok / warning / breach for a flow's p95 latency against its SLA."""
+    if p95 is None or not sla:
+        return "-"
+    if p95 > sla:
+        return "breach"
+    if p95 > sla / 2:
+        return "warning"
+    return "ok"

@@ -1,0 +1,79 @@
+"""Two header lines: who we are (branding), engine state, READ-ONLY, and the circuit breakers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from syncops.console.formatting import duration
+
+
+@dataclass
+class HeaderState:
+    title: str = "syncops"
+    partner: str = ""
+    engine_embedded: bool = False
+    engine_failed: str | None = None
+    engine: Any | None = None  # live heartbeat row when attached
+    breakers: dict[tuple[str, str], Any] = field(default_factory=dict)
+    read_only: bool = False
+    live: bool = True
+    now: float = 0.0
+
+
+def engine_text(s: HeaderState) -> str:
+    if s.engine_failed:
+        return f"engine failed: {s.engine_failed}"
+    if s.engine_embedded:
+        return "engine: embedded"
+    if s.engine is not None:
+        return f"attached to {s.engine.host}:{s.engine.pid} (heartbeat {duration(s.now - s.engine.beat_at)} ago)"
+    return "no engine"
+
+
+class StatusHeader(Static):
+    DEFAULT_CSS = """
+    StatusHeader { height: 2; background: $panel; color: $foreground; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__("", id="status-header")
+        self.state = HeaderState()
+
+    def show(self, state: HeaderState) -> None:
+        self.state = state
+        self.update(self.render_state(state))
+
+    def render_state(self, s: HeaderState) -> Text:
+        v = self.app.theme_variables
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(s.title, style=f"bold {v.get('accent', '')}")
+        if s.partner:
+            t.append(f" · {s.partner}", style="dim")
+        t.append("  ")
+        engine = engine_text(s)
+        bad = s.engine_failed or engine == "no engine"
+        t.append(engine, style=v.get("warning", "") if bad else v.get("success", ""))
+        if s.read_only:
+            t.append("  ")
+            t.append(" READ-ONLY ", style=f"bold reverse {v.get('warning', '')}")
+        if not s.live:
+            t.append("  ")
+            t.append(" PAUSED ", style="bold reverse")
+        t.append("  " + time.strftime("%H:%M:%SZ", time.gmtime(s.now)), style="dim")
+        t.append("\n")
+        t.append("breakers: ", style="dim")
+        if not s.breakers:
+            t.append("none reported", style="dim")
+        order = sorted(s.breakers.items(), key=lambda kv: (kv[1].breaker == "closed", kv[0]))
+        for i, ((tenant, endpoint), b) in enumerate(order):
+            if i:
+                t.append(" · ", style="dim")
+            colour = {"open": v.get("error", ""), "half_open": v.get("warning", "")}.get(b.breaker, v.get("success", ""))
+            t.append(f"{tenant}/{endpoint} ")
+            t.append(b.breaker.replace("_", "-"), style=f"bold {colour}")
+        return t

@@ -1,0 +1,73 @@
+"""Small modal dialogs: ask for a reason, ask yes/no. Keyboard only; esc cancels."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+
+class ReasonModal(ModalScreen[str | None]):
+    """Ask why; the answer goes into the audit trail. Returns None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, prompt: str, *, required: bool = True, production: str | None = None,
+                 placeholder: str = "reason (kept in the audit trail)") -> None:
+        super().__init__()
+        self.title_text = title
+        self.prompt = prompt
+        self.required = required
+        self.production = production
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        box = Vertical(id="dialog", classes="production" if self.production else "")
+        box.border_title = self.title_text
+        if self.production:
+            box.border_subtitle = f"PRODUCTION: {self.production}"
+        with box:
+            yield Static(self.prompt, id="prompt")
+            yield Input(placeholder=self.placeholder, id="reason")
+            yield Label("", id="problem")
+            yield Static("enter: confirm   esc: cancel", classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        value = event.value.strip()
+        if self.required and not value:
+            self.query_one("#problem", Label).update("a reason is required")
+            return
+        self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """y/enter confirms, n/esc cancels."""
+
+    BINDINGS = [Binding("y,enter", "yes", "Yes"), Binding("n,escape", "no", "No")]
+
+    def __init__(self, title: str, message: str, *, production: str | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+        self.production = production
+
+    def compose(self) -> ComposeResult:
+        box = Vertical(id="dialog", classes="production" if self.production else "")
+        box.border_title = self.title_text
+        if self.production:
+            box.border_subtitle = f"PRODUCTION: {self.production}"
+        with box:
+            yield Static(self.message, id="prompt")
+            yield Static("y / enter: yes   n / esc: no", classes="hint")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)

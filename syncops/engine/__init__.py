@@ -1,0 +1,1 @@
+"""The sync engine: scheduler, pollers, dispatchers, endpoint protection. Never imports Textual."""

@@ -1,0 +1,230 @@
+"""Deliver claimed records to one endpoint: map, validate, push in batches, settle each record.
+
+One Dispatcher per (tenant, target endpoint). Store calls run in a worker thread so the
+event loop (shared with the console when embedded) never blocks on SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from typing import Any, Callable
+
+from syncops.connectors.base import Delivery, ItemResult
+from syncops.connectors.errors import DeliveryError
+from syncops.engine.breaker import Breaker
+from syncops.engine.ratelimit import Gate
+from syncops.mapping import UnmappedValue, apply_mappings
+from syncops.models.registry import PayloadInvalid, validate_payload
+from syncops.store import lifecycle
+from syncops.store.categories import Category
+from syncops.store.lifecycle import Claimed, Outcome
+
+LEASE_SECONDS = 60.0
+
+
+class Dispatcher:
+    def __init__(self, engine: Any, tenant: str, endpoint: Any, connector: Any, flows: list[Any], *,
+                 concurrency: int = 2) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.tenant = tenant
+        self.endpoint = endpoint
+        self.connector = connector
+        self.flows = {f.name: f for f in flows}
+        self.gate = Gate(clock=self.store.clock)
+        self.breaker = engine.breaker_for(tenant, endpoint.name)
+        self.wake = asyncio.Event()
+        self.slots = asyncio.Semaphore(concurrency)
+        self.batch = max(1, min(min(f.batch_size for f in flows), connector.max_batch))
+        self.inflight: set[asyncio.Task] = set()
+        self.claimed_ids: set[int] = set()
+        self.log = engine.log
+
+    def active_flows(self) -> list[str]:
+        return [n for n in self.flows if not self.engine.is_paused(self.tenant, n)]
+
+    async def run(self) -> None:
+        while not self.engine.stopping:
+            try:
+                await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a store hiccup must not kill delivery for good
+                self.log("dispatch_error", tenant=self.tenant, endpoint=self.endpoint.name, error=repr(exc))
+                await self._idle(1.0)
+        await self.drain()
+
+    async def _idle(self, seconds: float) -> None:
+        self.wake.clear()
+        try:
+            await asyncio.wait_for(self.wake.wait(), timeout=max(0.01, seconds))
+        except asyncio.TimeoutError:
+            pass
+
+    async def _step(self) -> None:
+        flows = self.active_flows()
+        if not flows:
+            await self._idle(0.5)
+            return
+        if not self.breaker.allows():
+            await self._idle(min(1.0, self.breaker.retry_in()))
+            return
+        wait = self.gate.delay()
+        if wait > 0:
+            await self._idle(min(wait, 1.0))
+            return
+        probing = self.breaker.probing
+        if probing and self.inflight:
+            await self._idle(0.2)  # one probe at a time while half-open
+            return
+        await self.slots.acquire()
+        try:
+            claimed = await asyncio.to_thread(
+                lifecycle.claim, self.store, tenant=self.tenant, target=self.endpoint.name,
+                owner=self.engine.engine_id, limit=1 if probing else self.batch,
+                lease_seconds=LEASE_SECONDS, flows=flows)
+        except BaseException:
+            self.slots.release()
+            raise
+        if not claimed:
+            self.slots.release()
+            await self._idle(self.engine.idle_poll)
+            return
+        self.claimed_ids.update(c.id for c in claimed)
+        task = asyncio.create_task(self._deliver_all(claimed))
+        self.inflight.add(task)
+        task.add_done_callback(self.inflight.discard)
+
+    async def _deliver_all(self, claimed: list[Claimed]) -> None:
+        try:
+            groups: dict[str, list[Claimed]] = defaultdict(list)
+            for c in claimed:
+                groups[c.flow].append(c)
+            for flow_name, records in groups.items():
+                await self._deliver(self.flows[flow_name], records)
+        except Exception as exc:
+            self.log("deliver_error", tenant=self.tenant, endpoint=self.endpoint.name, error=repr(exc))
+            # Whatever we could not settle goes back to the queue untouched.
+            await asyncio.to_thread(lifecycle.defer, self.store, self.engine.engine_id,
+                                    [c.id for c in claimed], until=self.store.clock() + 5)
+        finally:
+            self.claimed_ids.difference_update(c.id for c in claimed)
+            self.slots.release()
+            self.wake.set()
+
+    def _prepare(self, flow: Any, records: list[Claimed]) -> tuple[list[tuple[Claimed, dict, list]], list[Outcome]]:
+        maps = self.engine.maps_for(self.tenant)
+        ready, outcomes = [], []
+        for rec in records:
+            try:
+                mapped, applied = apply_mappings(flow.entity, rec.payload, dict(flow.mappings), maps)
+            except UnmappedValue as exc:
+                outcomes.append(Outcome(rec, Category.MAPPING, str(exc), error_map=exc.map_name,
+                                        error_value=str(exc.value)))
+                continue
+            try:
+                validate_payload(flow.entity, mapped)
+            except PayloadInvalid as exc:
+                outcomes.append(Outcome(rec, Category.VALIDATION, str(exc)))
+                continue
+            ready.append((rec, mapped, applied))
+        return ready, outcomes
+
+    async def _deliver(self, flow: Any, records: list[Claimed]) -> None:
+        ready, outcomes = self._prepare(flow, records)
+        if ready:
+            baselines: dict[str, dict] = {}
+            if flow.entity == "inventory":
+                baselines = await asyncio.to_thread(lifecycle.last_delivered, self.store, self.tenant,
+                                                    flow.name, [r.entity_key for r, _, _ in ready])
+            deliveries = []
+            for rec, mapped, _ in ready:
+                # After a conflict a human chose to retry: overwrite instead of comparing again.
+                forced = rec.error_category == Category.CONFLICT and rec.attempts == 0
+                prev = None if forced else baselines.get(rec.entity_key)
+                deliveries.append(Delivery(rec.id, rec.delivery_key, rec.entity_key, mapped,
+                                           expected_previous=prev))
+            outcomes += await self._push(flow, ready, deliveries)
+        if outcomes:
+            states = await asyncio.to_thread(
+                lifecycle.settle, self.store, self.engine.engine_id, outcomes, endpoint=self.endpoint.name,
+                policy_for=self.engine.policy_for)
+            self.engine.count_outcomes(self.tenant, flow.name, outcomes, states)
+
+    async def _push(self, flow: Any, ready: list[tuple[Claimed, dict, list]],
+                    deliveries: list[Delivery]) -> list[Outcome]:
+        self.gate.took_slot()
+        started = time.perf_counter()
+        try:
+            results = await self.connector.push(flow.entity, deliveries)
+        except DeliveryError as exc:
+            return await self._whole_call_failed(flow, [r for r, _, _ in ready], exc,
+                                                 (time.perf_counter() - started) * 1000)
+        ms = (time.perf_counter() - started) * 1000
+        self._observe_limits()
+        if self.breaker.success():
+            self.engine.breaker_changed(self.tenant, self.endpoint.name, self.breaker)
+        self.gate.call_succeeded()
+        by_id = {r.record_id: r for r in results}
+        out = []
+        for rec, _mapped, applied in ready:
+            res = by_id.get(rec.id) or ItemResult(rec.id, DeliveryError(
+                Category.UNKNOWN, "connector returned no result for this record"))
+            out.append(self._outcome(rec, res, applied, ms / max(1, len(ready))))
+        return out
+
+    def _outcome(self, rec: Claimed, res: ItemResult, applied: list, ms: float) -> Outcome:
+        summary = res.request_summary
+        if applied:
+            maps = ", ".join(sorted({f"{a.map}:{a.source}->{a.target}" for a in applied}))
+            summary = (summary + " | " if summary else "") + f"maps {maps}"
+        err = res.error
+        if err is None:
+            return Outcome(rec, None, None, status=res.status, duration_ms=ms, request_summary=summary,
+                           response_excerpt=res.response_excerpt, target_ref=res.target_ref)
+        if err.category == Category.DUPLICATE and res.target_ref:
+            # The target already has this document (an earlier delivery whose answer we
+            # lost): link it instead of creating a second one.
+            return Outcome(rec, None, f"already at target, linked to {res.target_ref}", status=res.status,
+                           duration_ms=ms, request_summary=summary,
+                           response_excerpt=res.response_excerpt or err.message, target_ref=res.target_ref)
+        return Outcome(rec, err.category, err.message, retry_after=err.retry_after, status=err.status or res.status,
+                       duration_ms=ms, request_summary=summary,
+                       response_excerpt=err.response_excerpt or res.response_excerpt)
+
+    async def _whole_call_failed(self, flow: Any, records: list[Claimed], exc: DeliveryError,
+                                 ms: float) -> list[Outcome]:
+        self.log("push_failed", tenant=self.tenant, endpoint=self.endpoint.name, flow=flow.name,
+                 category=exc.category, records=len(records), error=exc.message[:200])
+        if exc.category == Category.RATE_LIMIT:
+            # The vendor refused before doing anything and told us (or we infer) when to come
+            # back: wait exactly that long, without spending the records' attempts.
+            waited = self.gate.vendor_says_wait(exc.retry_after)
+            self.engine.endpoint_waiting(self.tenant, self.endpoint.name, self.gate.wait_until, exc.message)
+            await asyncio.to_thread(lifecycle.defer, self.store, self.engine.engine_id, [r.id for r in records],
+                                    until=self.gate.wait_until,
+                                    reason=f"rate limited by {self.endpoint.name}: waiting {waited:.1f}s")
+            return []
+        if exc.category == Category.UNAVAILABLE and self.breaker.failure(exc.message):
+            self.engine.breaker_changed(self.tenant, self.endpoint.name, self.breaker)
+        return [Outcome(r, exc.category, exc.message, retry_after=exc.retry_after, status=exc.status,
+                        duration_ms=ms, response_excerpt=exc.response_excerpt) for r in records]
+
+    def _observe_limits(self) -> None:
+        info = self.connector.last_call()
+        if info.wait_seconds:
+            self.gate.vendor_says_wait(info.wait_seconds)
+
+    async def drain(self, deadline: float = 10.0) -> None:
+        """Finish in-flight batches within the deadline; give back whatever is still leased."""
+        if self.inflight:
+            done, pending = await asyncio.wait(set(self.inflight), timeout=deadline)
+            for t in pending:
+                t.cancel()
+        if self.claimed_ids:
+            ids = list(self.claimed_ids)
+            await asyncio.to_thread(lifecycle.defer, self.store, self.engine.engine_id, ids,
+                                    until=self.store.clock(), reason="engine stopped before delivery")
+            self.claimed_ids.clear()

@@ -1,0 +1,296 @@
+"""The engine: one object that runs pollers on APScheduler, dispatchers, and housekeeping.
+
+It runs on whatever asyncio loop is current: its own in `syncops engine`, the console's
+when embedded. All shared state lives in the store, so consoles in other processes see
+it and steer it (pause, run now) through the store as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections import Counter, defaultdict
+from typing import Any, Callable, Mapping
+
+from syncops import __version__
+from syncops.engine.breaker import Breaker
+from syncops.engine.connections import build_connector, check_flows
+from syncops.engine.dispatcher import Dispatcher
+from syncops.engine.events import EventLog
+from syncops.engine.poller import Poller
+from syncops.store import control, lifecycle
+from syncops.store.backoff import RetryPolicy
+from syncops.store.db import Store, StoreError
+
+
+class EngineError(Exception):
+    pass
+
+
+class Engine:
+    def __init__(self, config: Any, store: Store, *, url_overrides: Mapping[tuple[str, str], str] | None = None,
+                 log: EventLog | None = None, mode: str = "service", idle_poll: float = 0.2,
+                 heartbeat_every: float = 2.0, stale_after: float = 15.0, control_every: float = 0.5,
+                 maintenance_every: float = 30.0, retention_days: float | None = 30.0,
+                 get_secret: Callable[..., str] | None = None, breaker_cooldown: float = 5.0) -> None:
+        self.config = config
+        self.store = store
+        self.url_overrides = dict(url_overrides or {})
+        self.log = log or EventLog()
+        self.mode = mode
+        self.idle_poll = idle_poll
+        self.heartbeat_every = heartbeat_every
+        self.stale_after = stale_after
+        self.control_every = control_every
+        self.maintenance_every = maintenance_every
+        self.retention_days = retention_days
+        self.get_secret = get_secret
+        self.breaker_cooldown = breaker_cooldown
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.engine_id = f"{self.host}:{self.pid}:{uuid.uuid4().hex[:8]}"
+        self.stopping = False
+        self.started = False
+        self.connectors: dict[tuple[str, str], Any] = {}
+        self.dispatchers: dict[tuple[str, str], Dispatcher] = {}
+        self.pollers: dict[tuple[str, str], Poller] = {}
+        self.breakers: dict[tuple[str, str], Breaker] = {}
+        self.paused: set[tuple[str, str]] = set()
+        self._maps: dict[str, dict[str, dict[str, str]]] = {}
+        self._run_now_seen: dict[tuple[str, str], float] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._side: set[asyncio.Task] = set()
+        self.scheduler: Any = None
+        self.delivered: Counter = Counter()
+        self.failed_by_category: Counter = Counter()
+        self.latencies: dict[tuple[str, str], list[float]] = defaultdict(list)
+
+    # ---- lookups used by pollers and dispatchers -------------------------------------------
+    def flow(self, tenant: str, name: str) -> Any:
+        return self.config.tenants[tenant].flows[name]
+
+    def is_paused(self, tenant: str, flow: str) -> bool:
+        return (tenant, flow) in self.paused
+
+    def policy_for(self, tenant: str, flow: str) -> Any:
+        try:
+            return self.flow(tenant, flow).retry
+        except KeyError:
+            return RetryPolicy()
+
+    def maps_for(self, tenant: str) -> dict[str, dict[str, str]]:
+        return self._maps.get(tenant) or {k: dict(v) for k, v in self.config.tenants[tenant].mappings.items()}
+
+    def breaker_for(self, tenant: str, endpoint: str) -> Breaker:
+        key = (tenant, endpoint)
+        if key not in self.breakers:
+            self.breakers[key] = Breaker(clock=self.store.clock, cooldown=self.breaker_cooldown)
+        return self.breakers[key]
+
+    def wake(self, tenant: str, endpoint: str) -> None:
+        d = self.dispatchers.get((tenant, endpoint))
+        if d is not None:
+            d.wake.set()
+
+    # ---- reporting into the store (fire and forget, off the loop) --------------------------
+    def _background(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        async def run() -> None:
+            try:
+                await asyncio.to_thread(fn, *args, **kwargs)
+            except StoreError as exc:
+                self.log("store_error", error=str(exc))
+        task = asyncio.get_running_loop().create_task(run())
+        self._side.add(task)
+        task.add_done_callback(self._side.discard)
+
+    def breaker_changed(self, tenant: str, endpoint: str, breaker: Breaker) -> None:
+        self.log("breaker", tenant=tenant, endpoint=endpoint, state=breaker.state, failures=breaker.failures,
+                 **({"error": breaker.last_error[:200]} if breaker.last_error and breaker.state != "closed" else {}))
+        self._background(control.save_endpoint, self.store, tenant, endpoint, breaker=breaker.state,
+                         failures=breaker.failures, opened_at=breaker.opened_at,
+                         last_error=breaker.last_error if breaker.state != "closed" else "")
+
+    def endpoint_waiting(self, tenant: str, endpoint: str, until: float, message: str) -> None:
+        self.log("rate_limited", tenant=tenant, endpoint=endpoint, wait_s=round(until - self.store.clock(), 2))
+        self._background(control.save_endpoint, self.store, tenant, endpoint, wait_until=until, last_error=message)
+
+    def polled(self, tenant: str, flow: str, status: str, error: str | None) -> None:
+        job = self.scheduler.get_job(f"poll:{tenant}:{flow}") if self.scheduler else None
+        nxt = job.next_run_time.timestamp() if job is not None and job.next_run_time else None
+        self._background(control.record_run, self.store, tenant, flow, status=status, error=error, next_run_at=nxt)
+
+    def count_outcomes(self, tenant: str, flow: str, outcomes: list, states: dict[int, str]) -> None:
+        now = self.store.clock()
+        for o in outcomes:
+            state = states.get(o.record.id)
+            if state == "delivered":
+                self.delivered[(tenant, flow)] += 1
+                self.latencies[(tenant, flow)].append(now - o.record.source_ts)
+            elif state is not None:
+                self.failed_by_category[str(o.category)] += 1
+                if state == "failed":
+                    self.log("record_failed", tenant=tenant, flow=flow, record=o.record.id,
+                             category=o.category, error=(o.message or "")[:160])
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        problems = check_flows(self.config)
+        if problems:
+            raise EngineError("these flows cannot run:\n  " + "\n  ".join(problems))
+        await asyncio.to_thread(
+            control.register_engine, self.store, engine_id=self.engine_id, host=self.host, pid=self.pid,
+            version=__version__, mode=self.mode, stale_after=self.stale_after, exclusive=self.store.is_sqlite)
+        try:
+            await self._build()
+        except BaseException:
+            await asyncio.to_thread(control.unregister_engine, self.store, self.engine_id)
+            await self._close_connectors()
+            raise
+        self.started = True
+        self.log("engine_started", engine=self.engine_id, mode=self.mode, flows=len(self.pollers),
+                 endpoints=len(self.dispatchers))
+
+    async def _build(self) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        await self._refresh_controls()
+        await self._refresh_maps()
+        targets: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for tname, tenant in self.config.tenants.items():
+            for fname, flow in tenant.flows.items():
+                if not getattr(flow, "enabled", True):
+                    continue
+                for ep in (flow.source, flow.target):
+                    if (tname, ep) not in self.connectors:
+                        self.connectors[(tname, ep)] = build_connector(
+                            tname, tenant.endpoints[ep], url_overrides=self.url_overrides,
+                            clock=self.store.clock, get_secret=self.get_secret)
+                self.pollers[(tname, fname)] = Poller(self, tname, flow, self.connectors[(tname, flow.source)])
+                targets[(tname, flow.target)].append(flow)
+        for (tname, ep), flows in targets.items():
+            self.dispatchers[(tname, ep)] = Dispatcher(self, tname, self.config.tenants[tname].endpoints[ep],
+                                                       self.connectors[(tname, ep)], flows)
+        self.scheduler = AsyncIOScheduler(job_defaults={"max_instances": 1, "coalesce": True,
+                                                        "misfire_grace_time": 30})
+        for (tname, fname), poller in self.pollers.items():
+            self.scheduler.add_job(poller.run, _trigger(poller.flow.schedule), id=f"poll:{tname}:{fname}",
+                                   name=f"poll {tname}/{fname}", next_run_time=_now_dt())
+        self.scheduler.start()  # must happen on the running loop
+        self._tasks = [asyncio.create_task(d.run(), name=f"dispatch {k}") for k, d in self.dispatchers.items()]
+        self._tasks += [asyncio.create_task(self._every(self.control_every, self._control), name="control"),
+                        asyncio.create_task(self._every(self.heartbeat_every, self._heartbeat), name="heartbeat"),
+                        asyncio.create_task(self._every(self.maintenance_every, self._maintenance), name="maint")]
+
+    async def _every(self, seconds: float, fn: Callable[[], Any]) -> None:
+        while not self.stopping:
+            try:
+                await fn()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # housekeeping failures are logged, never fatal
+                self.log("housekeeping_error", job=getattr(fn, "__name__", "?"), error=repr(exc))
+            await asyncio.sleep(seconds)
+
+    async def _refresh_controls(self) -> dict[tuple[str, str], Any]:
+        rows = await asyncio.to_thread(control.controls, self.store)
+        self.paused = {k for k, r in rows.items() if r.paused}
+        return rows
+
+    async def _refresh_maps(self) -> None:
+        from syncops.services.mappings import effective_maps
+
+        for tname, tenant in self.config.tenants.items():
+            self._maps[tname] = await asyncio.to_thread(effective_maps, self.store, tname, tenant.mappings)
+
+    async def _control(self) -> None:
+        before = set(self.paused)
+        rows = await self._refresh_controls()
+        for key in before ^ self.paused:
+            self.log("flow_paused" if key in self.paused else "flow_resumed", tenant=key[0], flow=key[1])
+            if key not in self.paused:
+                self.wake(key[0], self.flow(*key).target)
+        for key, row in rows.items():
+            if row.run_now_at and row.run_now_at > self._run_now_seen.get(key, 0) and key in self.pollers:
+                self._run_now_seen[key] = row.run_now_at
+                if self.started:
+                    self.log("run_now", tenant=key[0], flow=key[1])
+                    task = asyncio.create_task(self.pollers[key].run())
+                    self._side.add(task)
+                    task.add_done_callback(self._side.discard)
+        await self._refresh_maps()
+
+    async def _heartbeat(self) -> None:
+        await asyncio.to_thread(control.beat, self.store, self.engine_id)
+
+    async def _maintenance(self) -> None:
+        n = await asyncio.to_thread(lifecycle.reclaim_expired, self.store, policy_for=self.policy_for)
+        if n:
+            self.log("reclaimed", records=n)
+        if self.retention_days:
+            from syncops.store.retention import purge
+
+            purged = await asyncio.to_thread(purge, self.store, older_than_days=self.retention_days)
+            if purged:
+                self.log("purged", records=purged)
+
+    async def run_poll(self, tenant: str, flow: str) -> None:
+        """Poll one flow now (tests and run-now)."""
+        await self.pollers[(tenant, flow)].run()
+
+    async def stop(self, deadline: float = 10.0) -> None:
+        """Stop claiming, finish or give back in-flight work within `deadline`, close down."""
+        if self.stopping:
+            return
+        self.stopping = True
+        # Let a poll that is storing a page finish: its cursor and records commit together.
+        busy = [p.lock for p in self.pollers.values() if p.lock.locked()]
+        end = time.monotonic() + deadline
+        while busy and time.monotonic() < end:
+            await asyncio.sleep(0.05)
+            busy = [lock for lock in busy if lock.locked()]
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for d in self.dispatchers.values():
+            d.wake.set()
+        dispatch = [t for t in self._tasks if t.get_name().startswith("dispatch")]
+        others = [t for t in self._tasks if t not in dispatch]
+        for t in others:
+            t.cancel()
+        if dispatch:
+            done, pending = await asyncio.wait(dispatch, timeout=deadline + 1)
+            for t in pending:
+                t.cancel()
+        if self._side:
+            await asyncio.wait(set(self._side), timeout=2)
+        await self._close_connectors()
+        try:
+            await asyncio.to_thread(control.unregister_engine, self.store, self.engine_id)
+        except StoreError as exc:
+            self.log("store_error", error=str(exc))
+        self.log("engine_stopped", engine=self.engine_id)
+
+    async def _close_connectors(self) -> None:
+        for c in self.connectors.values():
+            try:
+                await c.aclose()
+            except Exception:
+                pass
+
+
+def _now_dt() -> Any:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
+def _trigger(schedule: Any) -> Any:
+    if schedule.every:
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        return IntervalTrigger(seconds=schedule.every)
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger.from_crontab(schedule.cron, timezone=schedule.timezone)

@@ -1,0 +1,155 @@
+"""Schema versions, SQLite file safety and behaviour, and a clear error when the store is locked."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from conftest import claim_all, enqueue_n, make_failed, new_record
+from syncops.services import actions
+from syncops.services.actor import Actor
+from syncops.store import dialect, lifecycle
+from syncops.store.db import StoreError, open_store
+from syncops.store.filters import RecordFilter
+from syncops.store.queries import count_records, flow_activity
+from syncops.store.schema import SCHEMA_VERSION, read_version
+from syncops.store.tables import Attempt, Meta, SQLModel
+
+
+@pytest.fixture
+def url(tmp_path):
+    return f"sqlite:///{tmp_path}/s.db"
+
+
+def _version(store) -> int | None:
+    with store.read() as conn:
+        return read_version(conn)
+
+
+def _set_version(store, value: str) -> None:
+    with store.write() as conn:
+        conn.execute(Meta.__table__.update().where(Meta.__table__.c.key == "schema_version").values(value=value))
+
+
+def test_a_new_store_has_every_table_and_the_current_version(store):
+    assert _version(store) == SCHEMA_VERSION == 2
+    with store.read() as conn:
+        assert set(SQLModel.metadata.tables) <= set(inspect(conn).get_table_names())
+
+
+def test_reopening_keeps_the_data(url, clock):
+    s = open_store(url, clock=clock)
+    ids = enqueue_n(s, 3)
+    s.close()
+    s = open_store(url, clock=clock, create=False)
+    assert count_records(s, RecordFilter()) == 3 and _version(s) == SCHEMA_VERSION
+    assert [c.id for c in claim_all(s)] == ids
+    s.close()
+
+
+def test_a_store_from_a_newer_syncops_is_refused_and_left_alone(url, clock):
+    s = open_store(url, clock=clock)
+    enqueue_n(s, 1)
+    _set_version(s, "7")
+    s.close()
+    with pytest.raises(StoreError) as err:
+        open_store(url, clock=clock)
+    msg = str(err.value)
+    assert "schema version 7" in msg and f"up to {SCHEMA_VERSION}" in msg and "upgrade syncops" in msg
+    con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        assert con.execute("select value from syncops_meta where key='schema_version'").fetchone() == ("7",)
+        assert con.execute("select count(*) from records").fetchone() == (1,)
+    finally:
+        con.close()
+
+
+def test_a_v1_store_is_upgraded_in_place(url, clock):
+    s = open_store(url, clock=clock)
+    ids = enqueue_n(s, 2)
+    with s.write() as conn:
+        conn.execute(text("DROP TABLE flow_minutes"))
+    _set_version(s, "1")
+    s.close()
+
+    s = open_store(url, clock=clock)
+    try:
+        assert _version(s) == SCHEMA_VERSION
+        with s.read() as conn:
+            assert inspect(conn).has_table("flow_minutes")
+        assert count_records(s, RecordFilter()) == 2
+        # The upgraded store works end to end, including the table the upgrade added.
+        lifecycle.enqueue(s, [new_record(0)])  # a duplicate, counted in flow_minutes
+        assert flow_activity(s)[("acme", "orders")].duplicates == 1
+        assert [c.id for c in claim_all(s)] == ids
+    finally:
+        s.close()
+
+
+def test_sqlite_file_is_private_wal_and_enforces_foreign_keys(tmp_path, clock):
+    path = tmp_path / "sub" / "dir" / "s.db"  # parent directories are created as needed
+    s = open_store(f"sqlite:///{path}", clock=clock)
+    try:
+        enqueue_n(s, 1)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        wal = path.with_name("s.db-wal")
+        assert wal.exists() and stat.S_IMODE(wal.stat().st_mode) & 0o077 == 0
+        with s.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        with pytest.raises(IntegrityError):
+            with s.write() as conn:
+                conn.execute(Attempt.__table__.insert().values(record_id=999, at=0.0, endpoint="shop",
+                                                               outcome="delivered"))
+    finally:
+        s.close()
+
+
+def test_opening_a_missing_store_without_create_says_so(tmp_path, clock):
+    path = tmp_path / "nope.db"
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(f"sqlite:///{path}", clock=clock, create=False)
+    assert not path.exists()
+
+
+@pytest.fixture
+def fast_busy(monkeypatch):
+    # Must be in place before open_store: the pragma is set when connections are made.
+    monkeypatch.setattr(dialect, "BUSY_TIMEOUT_MS", 50)
+
+
+def test_a_locked_store_gives_a_clear_error_and_loses_nothing(url, clock, fast_busy):
+    s = open_store(url, clock=clock)
+    [failed] = make_failed(s, 1, start=0)
+    enqueue_n(s, 2, start=10)
+    lifecycle.enqueue(s, [], cursor=("acme", "orders", "c1"))
+    other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreError, match="locked") as err:
+            lifecycle.enqueue(s, [new_record(20)], cursor=("acme", "orders", "c2"))
+        assert "nothing was changed" in str(err.value)
+        with pytest.raises(StoreError, match="locked"):
+            claim_all(s)
+        with pytest.raises(StoreError, match="locked"):
+            actions.act(s, "retry", failed, actor=Actor("tech"))
+        with pytest.raises(StoreError, match="locked"):
+            open_store(url, clock=clock)
+        # WAL: readers (consoles) still see the store while a writer holds it.
+        assert count_records(s, RecordFilter()) == 3
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    assert count_records(s, RecordFilter()) == 3
+    assert lifecycle.load_cursor(s, "acme", "orders") == "c1"
+    assert count_records(s, RecordFilter(states=("failed",))) == 1
+    # Once the lock is gone the same calls succeed.
+    assert len(lifecycle.enqueue(s, [new_record(20)], cursor=("acme", "orders", "c2")).inserted) == 1
+    assert lifecycle.load_cursor(s, "acme", "orders") == "c2"
+    assert actions.act(s, "retry", failed, actor=Actor("tech")).state == "pending"
+    s.close()
