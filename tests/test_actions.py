@@ -21,7 +21,7 @@ from syncops.store.lifecycle import Outcome
 from syncops.store.queries import (
     RecordNotFound, audit_events, flow_controls, get_record, record_detail, unmapped_values,
 )
-from syncops.store.tables import AuditEvent, PayloadVersion, Record
+from syncops.store.tables import AuditEvent, PayloadVersion
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from conftest import T0, FakeClock, claim_all, enqueue_n, new_record, ok, settle, state_of
+from conftest import FakeClock, claim_all, enqueue_n, new_record, ok, settle, state_of
 from syncops.models import sample_payload
 from syncops.services import actions
 from syncops.services.actor import Actor

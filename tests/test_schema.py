@@ -6,7 +6,7 @@ import sqlite3
 import stat
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from conftest import claim_all, enqueue_n, make_failed, new_record

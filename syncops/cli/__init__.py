@@ -180,6 +180,54 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _cmd(sub, "locate", "print where config, themes, logs and the store live", "maintenance:locate")
     _json(p)
+
+    # runtime
+    p = _cmd(sub, "engine", "run the sync engine as a service (logs one line per event to stderr)", "engine:run",
+             description="Run the sync engine headless. SIGTERM/SIGINT stop it gracefully: it stops claiming,\n"
+             "finishes or gives back in-flight work, and exits 0. Consoles attach to the same store.")
+    p.add_argument("--log-json", action="store_true", help="log JSON lines instead of text")
+    p.add_argument("--retention-days", type=float, default=30.0,
+                   help="purge delivered/superseded/resolved records older than this (default 30; 0 = never)")
+    p = _cmd(sub, "console", "open the operations console", "console:run")
+    p.add_argument("--attach", action="store_true", help="never embed an engine; attach to the store only")
+    p.add_argument("--read-only", action="store_true", help="hide every action")
+    p.add_argument("--theme", help="theme name or file")
+    p = _cmd(sub, "demo", "the console on a fresh store with the embedded engine and the retail simulator",
+             "engine:demo", description="Run the demo: simulated Square POS, Shopify storefront and Odoo ERP on\n"
+             "127.0.0.1, the engine syncing between them, and the console on top. The store is a fresh\n"
+             "SQLite file whose path is printed, so `syncops status --store URL` works on it afterwards.")
+    p.add_argument("--headless", action="store_true", help="no console: run for --seconds and print a summary")
+    p.add_argument("--seconds", type=float, default=20.0, help="headless run length (default 20)")
+    p.add_argument("--profile", default="demo", help="simulator activity profile: demo (faults) or calm")
+    p.add_argument("--read-only", action="store_true", help="console: hide every action")
+    p.add_argument("--theme", help="console: theme name or file")
+    _json(p)
+    p = _cmd(sub, "simulate", "serve the retail simulator (Square, Shopify, Odoo) on 127.0.0.1 until Ctrl-C",
+             "engine:simulate")
+    p.add_argument("--profile", default="demo", help="activity profile: demo (faults) or calm")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
+
+    cr = sub.add_parser("creds", help="endpoint secrets in the keyring: set, delete, check",
+                        description="Secrets live in the OS keyring (service 'syncops', user TENANT/ENDPOINT)\n"
+                        "or, on headless boxes, in SYNCOPS_SECRET_<TENANT>_<ENDPOINT>; never in config files.",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    crs = cr.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    p = _cmd(crs, "set", "store an endpoint's secret in the keyring (prompted, never echoed)", "creds:set_")
+    p.add_argument("tenant")
+    p.add_argument("endpoint")
+    p.add_argument("--stdin", action="store_true", help="read the secret from standard input")
+    p = _cmd(crs, "delete", "remove an endpoint's secret from the keyring", "creds:delete")
+    p.add_argument("tenant")
+    p.add_argument("endpoint")
+    p = _cmd(crs, "check", "for each endpoint: where its secret comes from, and whether it authenticates",
+             "creds:check")
+    p.add_argument("--tenant")
+    p.add_argument("--offline", action="store_true", help="only say where each secret comes from")
+
+    p = _cmd(sub, "bench", "benchmarks: store (vs huey), e2e (simulator -> engine -> simulator), console",
+             "bench:run")
+    p.add_argument("which", choices=["store", "e2e", "console"])
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="options for that benchmark (see syncops bench X --help)")
     return parser
 
 

@@ -84,7 +84,7 @@ class Dispatcher:
             claimed = await asyncio.to_thread(
                 lifecycle.claim, self.store, tenant=self.tenant, target=self.endpoint.name,
                 owner=self.engine.engine_id, limit=1 if probing else self.batch,
-                lease_seconds=LEASE_SECONDS, flows=flows)
+                lease_seconds=self.engine.lease_seconds, flows=flows)
         except BaseException:
             self.slots.release()
             raise
@@ -114,12 +114,22 @@ class Dispatcher:
             self.slots.release()
             self.wake.set()
 
-    def _prepare(self, flow: Any, records: list[Claimed]) -> tuple[list[tuple[Claimed, dict, list]], list[Outcome]]:
+    async def _prepare(self, flow: Any, records: list[Claimed]) -> tuple[list[tuple[Claimed, dict, list]], list[Outcome]]:
         maps = self.engine.maps_for(self.tenant)
+        reloaded = False
         ready, outcomes = [], []
         for rec in records:
             try:
-                mapped, applied = apply_mappings(flow.entity, rec.payload, dict(flow.mappings), maps)
+                try:
+                    mapped, applied = apply_mappings(flow.entity, rec.payload, dict(flow.mappings), maps)
+                except UnmappedValue:
+                    if reloaded:
+                        raise
+                    # An operator may have just added the entry (and released this record):
+                    # look at the store once before failing it again.
+                    maps = await self.engine.reload_maps(self.tenant)
+                    reloaded = True
+                    mapped, applied = apply_mappings(flow.entity, rec.payload, dict(flow.mappings), maps)
             except UnmappedValue as exc:
                 outcomes.append(Outcome(rec, Category.MAPPING, str(exc), error_map=exc.map_name,
                                         error_value=str(exc.value)))
@@ -133,7 +143,7 @@ class Dispatcher:
         return ready, outcomes
 
     async def _deliver(self, flow: Any, records: list[Claimed]) -> None:
-        ready, outcomes = self._prepare(flow, records)
+        ready, outcomes = await self._prepare(flow, records)
         if ready:
             baselines: dict[str, dict] = {}
             if flow.entity == "inventory":

@@ -35,7 +35,8 @@ class Engine:
                  log: EventLog | None = None, mode: str = "service", idle_poll: float = 0.2,
                  heartbeat_every: float = 2.0, stale_after: float = 15.0, control_every: float = 0.5,
                  maintenance_every: float = 30.0, retention_days: float | None = 30.0,
-                 get_secret: Callable[..., str] | None = None, breaker_cooldown: float = 5.0) -> None:
+                 get_secret: Callable[..., str] | None = None, breaker_cooldown: float = 5.0,
+                 lease_seconds: float = 60.0) -> None:
         self.config = config
         self.store = store
         self.url_overrides = dict(url_overrides or {})
@@ -49,6 +50,7 @@ class Engine:
         self.retention_days = retention_days
         self.get_secret = get_secret
         self.breaker_cooldown = breaker_cooldown
+        self.lease_seconds = lease_seconds
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.engine_id = f"{self.host}:{self.pid}:{uuid.uuid4().hex[:8]}"
@@ -200,10 +202,15 @@ class Engine:
         return rows
 
     async def _refresh_maps(self) -> None:
+        for tname in self.config.tenants:
+            await self.reload_maps(tname)
+
+    async def reload_maps(self, tenant: str) -> dict[str, dict[str, str]]:
         from syncops.services.mappings import effective_maps
 
-        for tname, tenant in self.config.tenants.items():
-            self._maps[tname] = await asyncio.to_thread(effective_maps, self.store, tname, tenant.mappings)
+        maps = await asyncio.to_thread(effective_maps, self.store, tenant, self.config.tenants[tenant].mappings)
+        self._maps[tenant] = maps
+        return maps
 
     async def _control(self) -> None:
         before = set(self.paused)

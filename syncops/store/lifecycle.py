@@ -349,7 +349,7 @@ def reclaim_expired(store: Store, *,
     policy_for = policy_for or (lambda _t, _f: RetryPolicy())
     with store.write() as conn:
         rows = conn.execute(select(R.c.id, R.c.attempts, R.c.target, R.c.tenant, R.c.flow).where(
-            R.c.state == IN_FLIGHT, R.c.lease_until <= now + 5)).all()
+            R.c.state == IN_FLIGHT, R.c.lease_until < now)).all()
         if not rows:
             return 0
         retry_msg = "lease expired: the engine stopped during delivery; retrying with the same idempotency key"

@@ -1,0 +1,61 @@
+"""`syncops engine`, `syncops demo` and `syncops simulate`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from syncops.cli.context import open_context
+from syncops.cli.errors import CliError
+
+
+def run(args: argparse.Namespace) -> int:
+    from syncops.engine.events import EventLog
+    from syncops.engine.runtime import Engine, EngineError
+    from syncops.store.control import EngineAlreadyRunning
+
+    ctx = open_context(args, config_required=True)
+    log = EventLog(as_json=args.log_json)
+    engine = Engine(ctx.config, ctx.store, log=log, mode="service",
+                    retention_days=args.retention_days or None)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await engine.start()
+        except (EngineError, EngineAlreadyRunning) as exc:
+            raise CliError(str(exc)) from None
+        log("store", url=_safe(ctx.store_url))
+        await stop.wait()
+        log("stopping", reason="signal")
+        await engine.stop(deadline=10.0)
+        return 0
+
+    return asyncio.run(main())
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def demo(args: argparse.Namespace) -> int:
+    if args.headless:
+        from syncops.demo.headless import main_demo_headless
+
+        return main_demo_headless(args)
+    from syncops.demo.interactive import main_demo_console
+
+    return main_demo_console(args)
+
+
+def simulate(args: argparse.Namespace) -> int:
+    from syncops.demo.headless import main_simulate
+
+    return main_simulate(args)

@@ -1,0 +1,172 @@
+"""Dashboard: one row per tenant x flow, refreshed every second from the store.
+
+The numbers come from services.health.flow_health (the same as `syncops status`). The
+full query runs only when the store changed (or every FULL_REFRESH_EVERY seconds and at
+each new minute for the sparkline); in between only the relative times move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Static
+
+from syncops.console.formatting import ago, clip, duration, seconds, sla_grade, sparkline, until
+from syncops.console.screens.base import ConsoleScreen
+from syncops.services.health import CRITICAL, WARNING, FlowHealth, Health
+
+COLUMNS = [("tenant", "Tenant"), ("flow", "Flow"), ("health", "Health"), ("failed", "Fail"),
+           ("quarantined", "Quar"), ("retry_wait", "Wait"), ("pending", "Pend"), ("in_flight", "Fly"),
+           ("p95", "p95 vs SLA"), ("oldest", "Oldest"), ("spark", "Delivered/min 30m"), ("next", "Next run"),
+           ("last", "Last run"), ("paused", "Paused")]
+FULL_REFRESH_EVERY = 15.0
+
+
+@dataclass
+class DashData:
+    health: Health | None  # None: nothing changed, only move the clocks
+    now: float
+
+
+class DashboardScreen(ConsoleScreen):
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("enter", "open", "Exceptions"),
+        Binding("p", "pause", "Pause refresh"),
+        Binding("f", "flows", "Flows"),
+        Binding("ctrl+r", "reload", "Reload"),
+    ]
+    HELP = ("One row per tenant and flow. Counts are open records by state; p95 is end-to-end latency "
+            "over the last 30 minutes against the flow's SLA; Oldest is the oldest undelivered record. "
+            "The screen refreshes every second; p pauses it.")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.health: Health | None = None
+        self.loaded_at = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield self.header()
+        yield Static("loading…", id="summary")
+        table: DataTable = DataTable(id="flows", cursor_type="row", zebra_stripes=True)
+        table.fixed_columns = 2
+        yield table
+        yield Static("", id="reasons")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#flows", DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.app.refresh_now()
+
+    # --- polled from the app's tick (worker thread) -----------------------------------------
+
+    def poll(self, changed: bool) -> DashData:
+        now = self.app.clock()
+        stale = (self.health is None or now - self.loaded_at >= FULL_REFRESH_EVERY
+                 or int(now // 60) != int(self.loaded_at // 60))
+        if changed or stale:
+            return DashData(self.app.backend.health(), now)
+        return DashData(None, now)
+
+    def show_poll(self, data: DashData) -> None:
+        if data.health is not None:
+            self.health = data.health
+            self.loaded_at = data.now
+        if self.health is not None:
+            self._render(self.health, data.now)
+
+    # --- rendering -----------------------------------------------------------------------------
+
+    def _cells(self, h: FlowHealth, now: float) -> list[Any]:
+        app = self.app
+        v = app.theme_variables
+        tenant = Text(h.tenant)
+        if h.production:
+            tenant = Text("◆ " + h.tenant, style=f"bold {v.get('status-production', '')}")
+        state_style = {CRITICAL: v.get("error", ""), WARNING: v.get("warning", "")}.get(h.state, v.get("success", ""))
+        health = Text({CRITICAL: "CRIT", WARNING: "warn"}.get(h.state, "ok"), style=f"bold {state_style}")
+
+        def count(state: str) -> Text:
+            n = h.counts.get(state, 0)
+            return Text(f"{n:,}" if n else "·", style=app.status_colour(state) if n else "dim", justify="right")
+
+        oldest = None if h.oldest_age is None else h.oldest_age + (now - self.loaded_at)
+        grade = sla_grade(h.p95, h.sla)
+        p95 = Text(f"{seconds(h.p95)}/{duration(h.sla) if h.sla else '-'} {grade if grade != '-' else ''}".strip(),
+                   style={"breach": v.get("error", ""), "warning": v.get("warning", "")}.get(grade, ""))
+        last = ago(h.last_run_at, now) + (" " + h.last_run_status if h.last_run_status else "")
+        paused = Text(clip("yes: " + (h.paused_reason or ""), 30), style=f"bold {v.get('warning', '')}") \
+            if h.paused else Text("")
+        return [tenant, h.flow, health, count("failed"), count("quarantined"), count("retry_wait"),
+                count("pending"), count("in_flight"), p95, duration(oldest) if oldest is not None else "-",
+                Text(sparkline(h.delivered_series, 30), style=app.status_colour("delivered")),
+                until(h.next_run_at, now), last, paused]
+
+    def _render(self, health: Health, now: float) -> None:
+        table = self.query_one("#flows", DataTable)
+        keys = [f"{h.tenant}/{h.flow}" for h in health.flows]
+        existing = [str(k.value) for k in table.rows]
+        with self.app.batch_update():
+            if keys != existing:
+                cursor = table.cursor_row
+                table.clear()
+                for key, h in zip(keys, health.flows):
+                    table.add_row(*self._cells(h, now), key=key)
+                if health.flows:
+                    table.move_cursor(row=min(cursor, len(health.flows) - 1))
+            else:
+                for key, h in zip(keys, health.flows):
+                    for (col, _label), value in zip(COLUMNS, self._cells(h, now)):
+                        table.update_cell(key, col, value)
+        crit = sum(h.state == CRITICAL for h in health.flows)
+        warn = sum(h.state == WARNING for h in health.flows)
+        summary = Text(f"Dashboard  {len(health.flows)} flows  ")
+        summary.append(f"{crit} critical", style=f"bold {self.app.theme_variables.get('error', '')}" if crit else "dim")
+        summary.append("  ")
+        summary.append(f"{warn} warning", style=f"bold {self.app.theme_variables.get('warning', '')}" if warn else "dim")
+        if health.reasons:
+            summary.append("  │ " + "; ".join(health.reasons), style="dim")
+        self.query_one("#summary", Static).update(summary)
+        self._show_reasons()
+
+    def _current(self) -> FlowHealth | None:
+        table = self.query_one("#flows", DataTable)
+        if self.health is None or not self.health.flows or table.row_count == 0:
+            return None
+        row = min(table.cursor_row, len(self.health.flows) - 1)
+        return self.health.flows[row]
+
+    def _show_reasons(self) -> None:
+        h = self._current()
+        text = "" if h is None else (f"{h.tenant}/{h.flow}: " + ("; ".join(h.reasons) or "healthy"))
+        self.query_one("#reasons", Static).update(text)
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_reasons()
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def action_open(self) -> None:
+        h = self._current()
+        if h is not None:
+            self.app.go("exceptions", tenant=h.tenant, flow=h.flow)
+
+    def action_flows(self) -> None:
+        self.app.go("flows")
+
+    def action_pause(self) -> None:
+        self.app.toggle_live()
+
+    def action_reload(self) -> None:
+        self.app.refresh_now()

@@ -1,0 +1,440 @@
+"""Exceptions: failed, retry-wait and quarantined records, keyset-paged, filtered, marked, acted on.
+
+Only a window of a few hundred rows is ever held (console.window.RecordWindow); the next
+page is fetched as the cursor nears the end. Sorting by age is sorting by id: records get
+their id and created_at in the same insert, so the two orders agree and the id order is
+the one the store pages cheaply.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Input, Label, Static
+
+from syncops.console import query_language as ql
+from syncops.console.formatting import ago, clip
+from syncops.console.screens.base import ConsoleScreen
+from syncops.console.widgets.bulk import BulkDecision, BulkModal
+from syncops.console.window import RecordWindow
+from syncops.store.filters import RecordFilter
+from syncops.store.queries import SORTS
+
+SORT_ORDER = ["age", "tenant", "flow", "key", "category", "attempts", "updated"]
+COLUMN_SORT = {"age": "age", "tenant": "tenant", "flow": "flow", "key": "key", "category": "category",
+               "attempts": "attempts"}
+STATE_LABEL = {"failed": "fail", "retry_wait": "wait", "quarantined": "quar", "pending": "pend",
+               "in_flight": "fly", "delivered": "done", "resolved": "rslv", "superseded": "supd"}
+NEAR_END = 25  # rows before the end of the window at which the next page is fetched
+
+
+def literal_core(signature: str) -> str:
+    """The longest literal stretch of an error signature, to find its records by text."""
+    parts = [p.strip() for p in re.split(r"<[a-z]+>", signature)]
+    return max(parts, key=len) if parts else signature
+
+
+class ExceptionsScreen(ConsoleScreen):
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("enter", "open", "Open", show=False),
+        Binding("space", "mark", "Mark"),
+        Binding("g", "group", "Group"),
+        Binding("s", "sort", "Sort"),
+        Binding("o", "reverse", "Order", show=False),
+        Binding("r", "bulk('retry')", "Retry"),
+        Binding("q", "bulk('quarantine')", "Quarantine", show=False),
+        Binding("u", "bulk('release')", "Release", show=False),
+        Binding("x", "bulk('resolve')", "Resolve", show=False),
+        Binding("R", "bulk_all('retry')", "Retry all N", show=False),
+        Binding("Q", "bulk_all('quarantine')", "Quarantine all N", show=False),
+        Binding("U", "bulk_all('release')", "Release all N", show=False),
+        Binding("X", "bulk_all('resolve')", "Resolve all N", show=False),
+        Binding("m", "add_mapping", "Map value", show=False),
+        Binding("c", "clear_marks", "Clear marks", show=False),
+        Binding("ctrl+r", "reload", "Reload", show=False),
+        Binding("escape", "escape", "Back", show=False),
+    ]
+    MUTATING = frozenset({"bulk", "bulk_all", "add_mapping"})
+    HELP = ("r q u x act on the marked rows (space marks), or on the row under the cursor when nothing is "
+            "marked; R Q U X act on all records matching the filter. The count is always shown first, and "
+            "larger actions and every action on a production tenant need the count or tenant name typed.\n"
+            "Filter (/): " + ql.HELP)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_text = ""
+        self.filter: RecordFilter = ql.parse("").filter
+        self.sort = "age"
+        self.descending = True
+        self.window = RecordWindow()
+        self.marked: dict[int, str] = {}  # id -> tenant
+        self.total: int | None = None
+        self.grouped = False
+        self.groups: list[Any] = []
+        self.loading = False
+        self.stale = False
+        self.render_count = 0  # bumped after each table render (the benchmark waits on it)
+
+    def compose(self) -> ComposeResult:
+        yield self.header()
+        yield Static("", id="filterbar")
+        yield Input(placeholder="filter: " + ql.HELP, id="filter", classes="hidden")
+        yield Label("", id="filter-error", classes="hidden")
+        yield DataTable(id="records", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="groups", cursor_type="row", zebra_stripes=True, classes="hidden")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.window = RecordWindow(page_size=self.app.page_size, max_rows=self.app.page_size * 3)
+        table = self.query_one("#records", DataTable)
+        for key, label in (("mark", "✓"), ("state", "St"), ("age", "Age"), ("tenant", "Tenant"), ("flow", "Flow"),
+                           ("key", "Entity key"), ("category", "Category"), ("attempts", "Try"),
+                           ("error", "Last error")):
+            table.add_column(label, key=key)
+        groups = self.query_one("#groups", DataTable)
+        for key, label in (("count", "Count"), ("category", "Category"), ("signature", "Error signature"),
+                           ("first", "First"), ("last", "Last")):
+            groups.add_column(label, key=key)
+        self.reload()
+
+    def store_changed(self) -> None:
+        # Rows do not move under the technician's cursor; they reload when they choose to.
+        self.stale = True
+        self._show_bar()
+
+    def configure(self, **kwargs: Any) -> None:
+        f = RecordFilter(states=self.filter.states or ql.parse("").filter.states)
+        parts = []
+        for key in ("tenant", "flow"):
+            if kwargs.get(key):
+                parts.append(f"{key}:{kwargs[key]}")
+        if kwargs.get("query") is not None:
+            parts.append(kwargs["query"])
+        self.apply_query(" ".join(parts) if parts else ql.unparse(f))
+
+    # --- loading --------------------------------------------------------------------------------
+
+    @property
+    def store_sort(self) -> str:
+        return "id" if self.sort == "age" else self.sort
+
+    def key_of(self, row: Any) -> tuple[Any, int]:
+        sort = self.store_sort
+        return (row.id, row.id) if sort == "id" else (getattr(row, SORTS[sort].key), row.id)
+
+    def _fetcher(self) -> Any:
+        backend, f, sort, desc, size = self.app.backend, self.filter, self.store_sort, self.descending, self.app.page_size
+
+        def fetch(after: Any, forward: bool) -> Any:
+            return backend.exceptions_page(f, sort=sort, descending=desc if forward else not desc, after=after,
+                                           limit=size)
+        return fetch
+
+    def reload(self) -> None:
+        self.loading = True
+        self.stale = False
+        self.total = None
+        fetch = self._fetcher()
+        window = RecordWindow(page_size=self.window.page_size, max_rows=self.window.max_rows)
+
+        def load() -> RecordWindow:
+            window.load_first(fetch)
+            return window
+
+        self.app.background(self, load, self._loaded, group="page", failed=self._load_failed)
+        if self.grouped:
+            self._load_groups()
+        self._show_bar()
+
+    def _load_failed(self, exc: BaseException) -> None:
+        self.loading = False
+        self.app.report_error(exc)
+        self._show_bar()
+
+    def _loaded(self, window: RecordWindow) -> None:
+        self.window = window
+        self.loading = False
+        self._render_rows(keep_cursor=False)
+        f = self.filter
+        self.app.background(self, lambda: self.app.backend.count(f), self._counted, group="count")
+
+    def _counted(self, n: int) -> None:
+        self.total = n
+        self._show_bar()
+
+    def _load_more(self) -> None:
+        if self.loading or not self.window.has_more:
+            return
+        self.loading = True
+        fetch, window = self._fetcher(), self.window
+
+        def more() -> RecordWindow:
+            window.load_next(fetch)
+            return window
+
+        self.app.background(self, more, self._more_loaded, group="page", failed=self._load_failed)
+
+    def _load_previous(self) -> None:
+        if self.loading or not self.window.dropped_before:
+            return
+        self.loading = True
+        fetch, window = self._fetcher(), self.window
+
+        def previous() -> RecordWindow:
+            window.load_previous(fetch, self.key_of)
+            return window
+
+        self.app.background(self, previous, self._more_loaded, group="page", failed=self._load_failed)
+
+    def _more_loaded(self, window: RecordWindow) -> None:
+        self.window = window
+        self.loading = False
+        self._render_rows(keep_cursor=True)
+
+    def _load_groups(self) -> None:
+        f = self.filter
+        self.app.background(self, lambda: self.app.backend.groups(f), self._groups_loaded, group="groups")
+
+    def _groups_loaded(self, groups: list[Any]) -> None:
+        self.groups = groups
+        table = self.query_one("#groups", DataTable)
+        now = self.app.clock()
+        table.clear()
+        for i, g in enumerate(groups):
+            table.add_row(Text(f"{g.count:,}", justify="right"), g.category or "-", clip(g.signature, 90),
+                          ago(g.first_seen, now), ago(g.last_seen, now), key=str(i))
+        self.render_count += 1
+
+    # --- rendering ------------------------------------------------------------------------------
+
+    def _cells(self, r: Any, now: float) -> list[Any]:
+        app = self.app
+        tenant = Text(clip(r.tenant, 16))
+        if app.backend.is_production(r.tenant):
+            tenant = Text("◆" + clip(r.tenant, 15), style=f"bold {app.theme_variables.get('status-production', '')}")
+        mark = Text("●", style=f"bold {app.theme_variables.get('accent', '')}") if r.id in self.marked else ""
+        return [mark, Text(STATE_LABEL.get(r.state, r.state), style=app.status_colour(r.state)),
+                ago(r.created_at, now), tenant, clip(r.flow, 20), clip(r.entity_key, 24),
+                r.error_category or "-", Text(str(r.attempts), justify="right"), clip(r.error_message, 70)]
+
+    def _render_rows(self, *, keep_cursor: bool) -> None:
+        table = self.query_one("#records", DataTable)
+        current = self.current_row() if keep_cursor else None
+        now = self.app.clock()
+        with self.app.batch_update():
+            table.clear()
+            for r in self.window.rows:
+                table.add_row(*self._cells(r, now), key=str(r.id))
+            if current is not None:
+                try:
+                    table.move_cursor(row=table.get_row_index(str(current.id)))
+                except Exception:  # the row left the window
+                    pass
+        self.render_count += 1
+        self._show_bar()
+
+    def _show_bar(self) -> None:
+        v = self.app.theme_variables
+        bar = Text()
+        bar.append("/ ", style=f"bold {v.get('accent', '')}")
+        bar.append(self.query_text or "(all exceptions)", style="bold" if self.query_text else "dim")
+        bar.append("  │ ")
+        if self.loading and not self.window.rows:
+            bar.append("loading…", style="dim")
+        else:
+            bar.append("counting…" if self.total is None else f"{self.total:,} matching",
+                       style="dim" if self.total is None else "bold")
+        arrow = {True: "↓", False: "↑"}[self.descending]
+        label = ("newest first" if self.descending else "oldest first") if self.sort == "age" else f"{self.sort} {arrow}"
+        bar.append(f"  │ sort {label}")
+        if self.marked:
+            bar.append(f"  │ {len(self.marked)} marked", style=f"bold {v.get('accent', '')}")
+        if self.grouped:
+            bar.append("  │ grouped by signature", style=f"bold {v.get('secondary', '')}")
+        if self.stale:
+            bar.append("  │ store changed: ctrl+r", style=f"bold {v.get('warning', '')}")
+        self.query_one("#filterbar", Static).update(bar)
+
+    def current_row(self) -> Any | None:
+        table = self.query_one("#records", DataTable)
+        if table.row_count == 0 or not self.window.rows:
+            return None
+        idx = table.cursor_row
+        return self.window.rows[idx] if 0 <= idx < len(self.window.rows) else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id != "records":
+            return
+        if event.cursor_row >= len(self.window.rows) - NEAR_END:
+            self._load_more()
+        elif event.cursor_row < NEAR_END // 2:
+            self._load_previous()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "groups":
+            self._drill_into_group(event.cursor_row)
+        else:
+            self.action_open()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        sort = COLUMN_SORT.get(str(event.column_key.value))
+        if sort:
+            self.descending = not self.descending if sort == self.sort else True
+            self.sort = sort
+            self.reload()
+
+    # --- the filter -----------------------------------------------------------------------------
+
+    def apply_query(self, text: str) -> bool:
+        try:
+            parsed = ql.parse(text)
+        except ql.QueryError as exc:
+            error = self.query_one("#filter-error", Label)
+            error.update(f"filter: {exc}")
+            error.remove_class("hidden")
+            return False
+        self.query_one("#filter-error", Label).add_class("hidden")
+        self.query_text = parsed.text
+        self.filter = parsed.filter
+        self.reload()
+        return True
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = self.query_text
+        box.remove_class("hidden")
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "filter":
+            return
+        event.stop()
+        if self.apply_query(event.value):
+            event.input.add_class("hidden")
+            self._focus_table()
+
+    def _focus_table(self) -> None:
+        self.query_one("#groups" if self.grouped else "#records", DataTable).focus()
+
+    def close_filter(self) -> bool:
+        box = self.query_one("#filter", Input)
+        if box.has_class("hidden"):
+            return False
+        box.add_class("hidden")
+        self.query_one("#filter-error", Label).add_class("hidden")
+        self._focus_table()
+        return True
+
+    # --- keys -----------------------------------------------------------------------------------
+
+    def action_escape(self) -> None:
+        if not self.close_filter():
+            self.app.action_back()
+
+    def action_open(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.app.open_record(row.id)
+
+    def action_mark(self) -> None:
+        row = self.current_row()
+        if row is None:
+            return
+        if row.id in self.marked:
+            del self.marked[row.id]
+        else:
+            self.marked[row.id] = row.tenant
+        table = self.query_one("#records", DataTable)
+        table.update_cell(str(row.id), "mark", self._cells(row, self.app.clock())[0])
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+        self._show_bar()
+
+    def action_clear_marks(self) -> None:
+        self.marked.clear()
+        self._render_rows(keep_cursor=True)
+
+    def action_group(self) -> None:
+        self.grouped = not self.grouped
+        self.query_one("#groups", DataTable).set_class(not self.grouped, "hidden")
+        self.query_one("#records", DataTable).set_class(self.grouped, "hidden")
+        if self.grouped:
+            self._load_groups()
+        self._focus_table()
+        self._show_bar()
+
+    def _drill_into_group(self, index: int) -> None:
+        if not 0 <= index < len(self.groups):
+            return
+        g = self.groups[index]
+        self.grouped = False
+        self.query_one("#groups", DataTable).add_class("hidden")
+        self.query_one("#records", DataTable).remove_class("hidden")
+        base = ql.parse(self.query_text).filter
+        base.error_text = literal_core(g.signature)
+        base.categories = (g.category,) if g.category else ()
+        self.apply_query(ql.unparse(base))
+        self._focus_table()
+
+    def action_sort(self) -> None:
+        self.sort = SORT_ORDER[(SORT_ORDER.index(self.sort) + 1) % len(SORT_ORDER)]
+        self.descending = self.sort in ("age", "attempts", "updated")
+        self.reload()
+
+    def action_reverse(self) -> None:
+        self.descending = not self.descending
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_bulk(self, action: str) -> None:
+        if not self.writable():
+            return
+        if self.marked:
+            ids = tuple(sorted(self.marked))
+            scope = f"{len(ids)} marked record(s)"
+        else:
+            row = self.current_row()
+            if row is None:
+                return
+            ids, scope = (row.id,), f"record #{row.id}"
+        self._confirm(action, RecordFilter(ids=ids), scope)
+
+    def action_bulk_all(self, action: str) -> None:
+        if not self.writable():
+            return
+        scope = "all matching " + (f"`{self.query_text}`" if self.query_text else "exceptions")
+        self._confirm(action, self.filter, scope)
+
+    def _confirm(self, action: str, f: RecordFilter, scope: str) -> None:
+        def decided(decision: BulkDecision | None) -> None:
+            if decision is None:
+                return
+            self.app.background(
+                self, lambda: self.app.backend.bulk_apply(decision.action, decision.filter,
+                                                          confirmed=decision.confirmed, reason=decision.reason),
+                self._bulk_done, group="action")
+
+        self.app.push_screen(BulkModal(action, f, scope), decided)
+
+    def _bulk_done(self, result: Any) -> None:
+        self.app.notify(f"{result.action}: {result.touched:,} record(s) done")
+        self.marked.clear()
+        self.reload()
+
+    def action_add_mapping(self) -> None:
+        if not self.writable():
+            return
+        row = self.current_row()
+        if row is None or not row.error_map:
+            self.app.notify("this record did not fail on a value map", severity="warning")
+            return
+        from syncops.console.widgets.mapping_form import open_mapping_form
+
+        open_mapping_form(self, row.tenant, row.error_map, row.error_value or "", on_saved=lambda _n: self.reload())

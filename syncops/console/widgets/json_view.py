@@ -1,0 +1,29 @@
+"""Highlighted JSON and diffs (Rich Syntax), with a monochrome style for ANSI/NO_COLOR themes."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from rich.syntax import Syntax
+
+# Diff lines are plain text; without a reveal, hide the values of fields that hold customer data.
+_PII_LINE = re.compile(r'^([+\- ]\s*"(?:name|email|phone|line1|line2|city|postal_code|region|first_name|'
+                       r'last_name)"\s*:\s*)(".*?")(,?)\s*$')
+
+
+def pretty(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def syntax(text: str, lexer: str, *, ansi: bool) -> Syntax:
+    # "ansi_dark" uses the terminal's own palette, which is what poor terminals can show.
+    return Syntax(text, lexer, theme="ansi_dark" if ansi else "monokai", background_color="default",
+                  word_wrap=True)
+
+
+def mask_diff(diff: str) -> str:
+    return "\n".join(_PII_LINE.sub(lambda m: f'{m.group(1)}"***"{m.group(3)}', line) for line in diff.splitlines())
