@@ -475,7 +475,11 @@ class OdooConnector:
     @staticmethod
     def _order_tax_code(order: SalesOrder) -> str | None:
         # Channels that report tax per order (one rate for the whole basket) leave line codes
-        # empty; that single order-level code then applies to every line.
+        # empty; that single order-level code then applies to every line. When some lines do
+        # carry a code, a line without one was sold untaxed: taxing it anyway would book tax the
+        # channel never charged, so there is no fallback (a strict ERP then rejects the order).
+        if any(line.tax_code for line in order.lines):
+            return None
         codes = {tax.code for tax in order.taxes}
         return codes.pop() if len(codes) == 1 else None
 

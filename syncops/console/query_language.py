@@ -161,3 +161,24 @@ def unparse(f: RecordFilter, *, default_states: tuple[str, ...] = EXCEPTION_STAT
     if f.text:
         parts.append(f.text)
     return " ".join(parts)
+
+
+AUDIT_HELP = "tenant:NAME  action:retry  actor:USER  record:123  since:24h"
+
+
+def parse_audit(text: str) -> dict[str, object]:
+    """The audit screen's filter -> keyword arguments of queries.audit_events (minus `since`'s base)."""
+    out: dict[str, object] = {}
+    for token in _split(text or ""):
+        key, sep, value = token.partition(":")
+        if not sep or not value:
+            raise QueryError(f"expected key:value, got {token!r}; keys: {AUDIT_HELP}")
+        if key in ("tenant", "action", "actor"):
+            out[key] = value
+        elif key in ("record", "target", "id"):
+            out["target"] = value.lstrip("#")
+        elif key == "since":
+            out["since_seconds"] = _duration(value)
+        else:
+            raise QueryError(f"unknown audit filter {key!r}; use {AUDIT_HELP}")
+    return out

@@ -56,8 +56,9 @@ def spec(action: str) -> ActionSpec:
 def transition_values(s: ActionSpec, now: float, reason: str | None) -> dict[str, Any]:
     values: dict[str, Any] = dict(state=s.to_state, updated_at=now, lease_owner=None, lease_until=None)
     if s.to_state == PENDING:
-        # A human retry gets a fresh attempt budget; the attempts table keeps the history.
-        values.update(due_at=now, attempts=0)
+        # A human retry gets a fresh attempt budget (the attempts table keeps the history)
+        # and a new vendor idempotency key (see Record.manual_retries).
+        values.update(due_at=now, attempts=0, manual_retries=R.c.manual_retries + 1)
     else:
         values.update(due_at=None)
     if s.to_state == RESOLVED:

@@ -66,6 +66,7 @@ class Claimed:
     target: str
     payload: dict[str, Any]
     payload_rev: int
+    manual_retries: int
     attempts: int
     version: int
     source_ts: float
@@ -75,7 +76,8 @@ class Claimed:
     def delivery_key(self) -> str:
         # Same key for every retry of one payload version; an edit gets a new key, because
         # vendors reject a reused key with different parameters.
-        return f"syncops:{self.tenant}:{self.flow}:{self.id}:r{self.payload_rev}"
+        key = f"syncops:{self.tenant}:{self.flow}:{self.id}:r{self.payload_rev}"
+        return f"{key}:m{self.manual_retries}" if self.manual_retries else key
 
 
 @dataclass
@@ -116,6 +118,7 @@ def enqueue(store: Store, records: Sequence[NewRecord], *,
             idempotency_key=r.idempotency_key, target=r.target, state=PENDING, version=1,
             payload_rev=1, attempts=0, due_at=now, created_at=now, updated_at=now,
             source_ts=r.source_ts, payload=_dumps(r.payload), source_payload=_dumps(r.source_payload),
+            coalesce=r.coalesce,
         )
         for r in records
     ]
@@ -191,7 +194,7 @@ def load_cursor(store: Store, tenant: str, flow: str) -> str | None:
 
 
 _CLAIM_COLUMNS = (R.c.id, R.c.tenant, R.c.flow, R.c.entity, R.c.entity_key, R.c.idempotency_key,
-                  R.c.target, R.c.payload, R.c.payload_rev, R.c.attempts, R.c.version,
+                  R.c.target, R.c.payload, R.c.payload_rev, R.c.manual_retries, R.c.attempts, R.c.version,
                   R.c.source_ts, R.c.error_category)
 _ATTEMPT_COLUMNS = ["record_id", "at", "duration_ms", "endpoint", "status", "outcome", "request_summary",
                     "response_excerpt", "error_category", "error_message"]
@@ -203,6 +206,8 @@ def _claim_statement(with_flows: bool = False) -> Any:
         earlier.c.tenant == R.c.tenant, earlier.c.flow == R.c.flow,
         earlier.c.entity_key == R.c.entity_key, earlier.c.state.in_(BLOCKING_STATES),
         earlier.c.id < R.c.id,
+        # On coalescing flows a failed older value is obsolete once a newer one exists.
+        or_(earlier.c.state != FAILED, R.c.coalesce == False),  # noqa: E712 - SQL, not Python
     )
     due = select(R.c.id).where(
         R.c.tenant == bindparam("p_tenant"), R.c.target == bindparam("p_target"),
@@ -258,7 +263,8 @@ def claim(store: Store, *, tenant: str, target: str, owner: str, limit: int = 10
         rows = conn.execute(stmt, params).all()
     claimed = [
         Claimed(r.id, r.tenant, r.flow, r.entity, r.entity_key, r.idempotency_key, r.target,
-                json.loads(r.payload), r.payload_rev, r.attempts, r.version, r.source_ts, r.error_category)
+                json.loads(r.payload), r.payload_rev, r.manual_retries, r.attempts, r.version, r.source_ts,
+                r.error_category)
         for r in rows
     ]
     claimed.sort(key=lambda c: c.id)

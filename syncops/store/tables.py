@@ -68,6 +68,10 @@ class Record(SQLModel, table=True):
     state: str = PENDING
     version: int = 1  # optimistic concurrency: bumped by every change
     payload_rev: int = 1  # bumped by payload edits; part of the delivery idempotency key
+    # Bumped when a human sends the record again: their retry is a new delivery decision and
+    # gets a new vendor idempotency key (vendors replay a failed key's failure forever).
+    manual_retries: int = 0
+    coalesce: bool = False  # absolute state (stock, price): a newer record replaces this one
     attempts: int = 0
     due_at: Optional[float] = None  # set only while pending or retry_wait
     lease_owner: Optional[str] = None

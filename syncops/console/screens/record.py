@@ -1,0 +1,333 @@
+"""Record detail: payloads, mappings, attempts, versions, audit; and the actions on one record.
+
+Every action carries the version the technician is looking at, so it fails with a clear
+conflict (and changes nothing) if the engine or a colleague changed the record meanwhile.
+Customer data is masked until revealed with `v`; the reveal is audited.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+
+from syncops.console.formatting import ago, clip
+from syncops.console.pii import mask_canonical, mask_source
+from syncops.console.screens.base import ConsoleScreen
+from syncops.console.widgets.json_view import mask_diff, pretty, syntax
+from syncops.console.widgets.modals import ConfirmModal, ReasonModal
+from syncops.models import PII_FIELDS
+from syncops.store.queries import RecordDetail
+
+TABS = ["payload", "source", "mappings", "attempts", "versions", "audit"]
+
+
+class RecordScreen(ConsoleScreen):
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("r", "retry", "Retry"),
+        Binding("e", "edit", "Edit"),
+        Binding("E", "edit_external", "$EDITOR", show=False),
+        Binding("q", "quarantine", "Quarantine"),
+        Binding("u", "release", "Release"),
+        Binding("x", "resolve", "Resolve"),
+        Binding("m", "add_mapping", "Map value", show=False),
+        Binding("v", "reveal", "Reveal PII", show=False),
+        Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False, key_display="["),
+        Binding("right_square_bracket", "tab(1)", "Next tab", show=False, key_display="]"),
+        Binding("ctrl+r", "reload", "Reload", show=False),
+    ]
+    MUTATING = frozenset({"retry", "edit", "edit_external", "quarantine", "release", "resolve", "add_mapping"})
+    HELP = ("Actions use the version shown: if the engine or someone else changed the record since, "
+            "nothing is changed and you are told to reload (ctrl+r). Customer data stays masked until "
+            "v reveals it; every reveal is recorded in the audit log. [ and ] switch tabs.")
+
+    def __init__(self, record_id: int) -> None:
+        super().__init__()
+        self.record_id = record_id
+        self.detail: RecordDetail | None = None
+        self.revealed = False
+
+    @property
+    def record(self) -> Any | None:
+        return self.detail.record if self.detail else None
+
+    def compose(self) -> ComposeResult:
+        yield self.header()
+        yield Static(f"record #{self.record_id}: loading…", id="summary")
+        with TabbedContent(id="tabs"):
+            with TabPane("Payload", id="payload"):
+                yield Static("", id="payload-note")
+                yield VerticalScroll(Static("", id="payload-body"))
+            with TabPane("Source", id="source"):
+                yield VerticalScroll(Static("", id="source-body"))
+            with TabPane("Mappings", id="mappings"):
+                yield VerticalScroll(Static("", id="mappings-body"))
+            with TabPane("Attempts", id="attempts"):
+                yield DataTable(id="attempts-table", cursor_type="row")
+            with TabPane("Versions", id="versions"):
+                yield VerticalScroll(Static("", id="versions-body"))
+            with TabPane("Audit", id="audit"):
+                yield DataTable(id="audit-table", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        attempts = self.query_one("#attempts-table", DataTable)
+        for label in ("When", "Outcome", "HTTP", "ms", "Category", "Message / response"):
+            attempts.add_column(label)
+        audit = self.query_one("#audit-table", DataTable)
+        for label in ("When", "Who", "Via", "Action", "Reason"):
+            audit.add_column(label)
+        self.reload()
+
+    def store_changed(self) -> None:
+        if self.record is not None:
+            self.query_one("#summary", Static).border_subtitle = "store changed: ctrl+r reloads"
+
+    # --- loading ----------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        rid = self.record_id
+        self.app.background(self, lambda: self.app.backend.detail(rid), self._show, group="detail")
+
+    def _show(self, d: RecordDetail) -> None:
+        self.detail = d
+        r = d.record
+        app = self.app
+        production = app.backend.is_production(r.tenant)
+        self.set_class(production, "production")
+        v = app.theme_variables
+        summary = self.query_one("#summary", Static)
+        text = Text()
+        text.append(f"#{r.id}  ", style="bold")
+        text.append(f"{r.tenant}", style=f"bold {v.get('status-production', '')}" if production else "bold")
+        text.append(f" / {r.flow}   {r.entity} ")
+        text.append(r.entity_key, style="bold")
+        text.append("\n")
+        text.append(r.state, style=f"bold {app.status_colour(r.state)}")
+        now = app.clock()
+        text.append(f"  v{r.version}  attempts {r.attempts}  rev {r.payload_rev}  target {r.target}  "
+                    f"created {ago(r.created_at, now)} ago  updated {ago(r.updated_at, now)} ago")
+        if r.error_category or r.error_message:
+            text.append("\n")
+            text.append(f"[{r.error_category or '?'}] ", style=f"bold {v.get('error', '')}")
+            text.append(clip(r.error_message, 300))
+        if r.resolution:
+            text.append(f"\nresolution: {r.resolution}")
+        summary.update(text)
+        summary.border_title = "PRODUCTION " + r.tenant if production else f"record #{r.id}"
+        summary.border_subtitle = ""
+        self._render_bodies()
+
+    def _render_bodies(self) -> None:
+        d = self.detail
+        if d is None:
+            return
+        r = d.record
+        ansi = self.app.current_theme.ansi
+        has_pii = bool(PII_FIELDS.get(r.entity)) or d.source_payload is not None
+        note = self.query_one("#payload-note", Static)
+        note.update("customer data revealed (audited): v masks it again" if self.revealed else
+                    "customer data masked: v reveals it (audited)" if has_pii else "")
+        note.set_class(not has_pii, "hidden")
+        payload = d.payload if self.revealed else mask_canonical(r.entity, d.payload)
+        self.query_one("#payload-body", Static).update(syntax(pretty(payload), "json", ansi=ansi))
+        src = self.query_one("#source-body", Static)
+        if d.source_payload is None:
+            src.update("(no source payload stored for this record)")
+        else:
+            shown = d.source_payload if self.revealed else mask_source(d.source_payload)
+            src.update(syntax(pretty(shown), "json", ansi=ansi))
+        self.query_one("#mappings-body", Static).update(self._mappings_text(d))
+        self._render_attempts(d)
+        self._render_versions(d)
+        self._render_audit(d)
+
+    def _mappings_text(self, d: RecordDetail) -> Text:
+        r = d.record
+        out = Text()
+        flow = self.app.backend.flow_config(r.tenant, r.flow)
+        roles = getattr(flow, "mappings", {}) or {}
+        out.append("configured maps: ", style="bold")
+        out.append(", ".join(f"{role} -> {name}" for role, name in roles.items()) or "none")
+        out.append("\n")
+        if r.error_map:
+            out.append("\nblocked: ", style=f"bold {self.app.theme_variables.get('error', '')}")
+            out.append(f"{r.error_value!r} is not in map {r.error_map} (m adds it, prefilled)\n")
+        applied = self._applied_from_attempts(d)
+        out.append("\napplied on the last attempt:\n", style="bold")
+        if not applied:
+            out.append("  (no attempt recorded which mappings it applied)\n", style="dim")
+        for line in applied:
+            out.append(f"  {line}\n")
+        return out
+
+    @staticmethod
+    def _applied_from_attempts(d: RecordDetail) -> list[str]:
+        for a in d.attempts:  # newest first
+            if not a.request_summary:
+                continue
+            try:
+                data = json.loads(a.request_summary)
+            except ValueError:
+                return [a.request_summary]
+            items = data.get("mappings") or data.get("applied") if isinstance(data, dict) else None
+            if isinstance(items, list):
+                return [f"{m.get('map')}: {m.get('field')} {m.get('source')!r} -> {m.get('target')!r}"
+                        if isinstance(m, dict) else str(m) for m in items]
+            return [clip(a.request_summary, 200)]
+        return []
+
+    def _render_attempts(self, d: RecordDetail) -> None:
+        table = self.query_one("#attempts-table", DataTable)
+        table.clear()
+        now = self.app.clock()
+        for a in d.attempts:
+            table.add_row(ago(a.at, now) + " ago", Text(a.outcome, style=self.app.status_colour(a.outcome)),
+                          str(a.status or ""), f"{a.duration_ms:.0f}" if a.duration_ms else "",
+                          a.error_category or "", clip(a.error_message or a.response_excerpt, 100))
+
+    def _render_versions(self, d: RecordDetail) -> None:
+        body = self.query_one("#versions-body", Static)
+        if not d.versions:
+            body.update("(no edits: the payload is as the source sent it)")
+            return
+        now = self.app.clock()
+        parts = []
+        for v in d.versions:
+            parts.append(f"rev {v.rev} by {v.author} {ago(v.at, now)} ago: {v.reason or ''}")
+            if v.diff:
+                parts.append(v.diff if self.revealed else mask_diff(v.diff))
+            parts.append("")
+        body.update(syntax("\n".join(parts), "diff", ansi=self.app.current_theme.ansi))
+
+    def _render_audit(self, d: RecordDetail) -> None:
+        table = self.query_one("#audit-table", DataTable)
+        table.clear()
+        now = self.app.clock()
+        for e in d.audit:
+            table.add_row(ago(e.at, now) + " ago", e.actor + (f"@{e.client}" if e.client else ""), e.via, e.action,
+                          clip(e.reason, 60))
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    def _production(self) -> str | None:
+        r = self.record
+        return r.tenant if r is not None and self.app.backend.is_production(r.tenant) else None
+
+    def _act(self, action: str, reason: str | None = None) -> None:
+        r = self.record
+        if r is None:
+            return
+        version = r.version
+
+        def done(row: Any) -> None:
+            self.app.notify(f"record #{row.id}: {action} done, now {row.state}")
+            self.reload()
+
+        self.app.background(self, lambda: self.app.backend.act(action, r.id, version=version, reason=reason),
+                            done, group="action")
+
+    def _confirm_then(self, action: str) -> None:
+        if not self.writable() or self.record is None:
+            return
+        r = self.record
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._act(action)
+
+        self.app.push_screen(ConfirmModal(f"{action} record #{r.id}",
+                                          f"{action} {r.tenant}/{r.flow} {r.entity_key} (now {r.state})?",
+                                          production=self._production()), answered)
+
+    def _reason_then(self, action: str) -> None:
+        if not self.writable() or self.record is None:
+            return
+        r = self.record
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self._act(action, reason)
+
+        self.app.push_screen(ReasonModal(f"{action} record #{r.id}", f"why {action} {r.tenant}/{r.flow} "
+                                         f"{r.entity_key}?", production=self._production()), answered)
+
+    def action_retry(self) -> None:
+        self._confirm_then("retry")
+
+    def action_release(self) -> None:
+        self._confirm_then("release")
+
+    def action_quarantine(self) -> None:
+        self._reason_then("quarantine")
+
+    def action_resolve(self) -> None:
+        self._reason_then("resolve")
+
+    def action_edit(self, text: str | None = None) -> None:
+        if not self.writable() or self.detail is None:
+            return
+        from syncops.console.screens.editor import EditScreen
+
+        def closed(saved: bool | None) -> None:
+            self.reload()
+
+        self.app.push_screen(EditScreen(self.detail, text=text), closed)
+
+    def action_edit_external(self) -> None:
+        if not self.writable() or self.detail is None:
+            return
+        from syncops.console.screens.editor import run_external_editor
+
+        text = run_external_editor(self.app, pretty(self.detail.payload))
+        if text is not None:
+            self.action_edit(text)
+
+    def action_add_mapping(self) -> None:
+        r = self.record
+        if not self.writable() or r is None:
+            return
+        if not r.error_map:
+            self.app.notify("this record did not fail on a value map", severity="warning")
+            return
+        from syncops.console.widgets.mapping_form import open_mapping_form
+
+        open_mapping_form(self, r.tenant, r.error_map, r.error_value or "", on_saved=lambda _n: self.reload())
+
+    def action_reveal(self) -> None:
+        r = self.record
+        if r is None:
+            return
+        if self.revealed:
+            self.revealed = False
+            self._render_bodies()
+            return
+
+        def answered(reason: str | None) -> None:
+            if reason is None:
+                return
+
+            def shown(_none: Any) -> None:
+                self.revealed = True
+                self._render_bodies()
+                self.reload()  # the audit tab shows the reveal
+
+            self.app.background(self, lambda: self.app.backend.reveal(r.id, reason or "console reveal"), shown,
+                                group="action")
+
+        self.app.push_screen(ReasonModal(f"reveal customer data of #{r.id}", "why do you need to see it? "
+                                         "(recorded in the audit log)", required=False,
+                                         production=self._production()), answered)
+
+    def action_tab(self, step: int) -> None:
+        tabs = self.query_one("#tabs", TabbedContent)
+        i = TABS.index(tabs.active) if tabs.active in TABS else 0
+        tabs.active = TABS[(i + step) % len(TABS)]
+
+    def action_reload(self) -> None:
+        self.reload()
