@@ -73,7 +73,7 @@ class SyncopsConsole(App[int]):
         self.refresh_interval = refresh_interval
         self.page_size = page_size
         self.watch_tty = watch_tty
-        self.live = refresh_interval is not None
+        self.live = True  # False while the technician paused the refresh
         self._engine_failed: str | None = None
         self._marker: Any = None
         self._tick_timer: Any = None

@@ -13,8 +13,6 @@ from typing import Any, Callable
 
 from syncops.connectors.base import Delivery, ItemResult
 from syncops.connectors.errors import DeliveryError
-from syncops.engine.breaker import Breaker
-from syncops.engine.ratelimit import Gate
 from syncops.mapping import UnmappedValue, apply_mappings
 from syncops.models.registry import PayloadInvalid, validate_payload
 from syncops.store import lifecycle
@@ -33,7 +31,7 @@ class Dispatcher:
         self.endpoint = endpoint
         self.connector = connector
         self.flows = {f.name: f for f in flows}
-        self.gate = Gate(clock=self.store.clock)
+        self.gate = engine.gate_for(tenant, endpoint.name)
         self.breaker = engine.breaker_for(tenant, endpoint.name)
         self.wake = asyncio.Event()
         self.slots = asyncio.Semaphore(concurrency)
@@ -215,10 +213,20 @@ class Dispatcher:
             self.engine.endpoint_waiting(self.tenant, self.endpoint.name, self.gate.wait_until, exc.message)
             await asyncio.to_thread(lifecycle.defer, self.store, self.engine.engine_id, [r.id for r in records],
                                     until=self.gate.wait_until,
-                                    reason=f"rate limited by {self.endpoint.name}: waiting {waited:.1f}s")
+                                    reason=f"rate limited by {self.endpoint.name}: waiting {waited:.1f}s",
+                                    category=Category.RATE_LIMIT)
             return []
-        if exc.category == Category.UNAVAILABLE and self.breaker.failure(exc.message):
-            self.engine.breaker_changed(self.tenant, self.endpoint.name, self.breaker)
+        if exc.category == Category.UNAVAILABLE:
+            if self.breaker.failure(exc.message):
+                self.engine.breaker_changed(self.tenant, self.endpoint.name, self.breaker)
+            if self.breaker.state != "closed":
+                # The endpoint is down as a whole: records wait for it without burning
+                # their attempts, so a long outage cannot fail them.
+                until = self.store.clock() + max(self.breaker.retry_in(), 0.1)
+                await asyncio.to_thread(lifecycle.defer, self.store, self.engine.engine_id, [r.id for r in records],
+                                        until=until, reason=f"{self.endpoint.name} unavailable, circuit open: "
+                                        f"{exc.message[:200]}", category=Category.UNAVAILABLE)
+                return []
         return [Outcome(r, exc.category, exc.message, retry_after=exc.retry_after, status=exc.status,
                         duration_ms=ms, response_excerpt=exc.response_excerpt) for r in records]
 

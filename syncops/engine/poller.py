@@ -33,15 +33,22 @@ class Poller:
     async def _run(self) -> None:
         flow, tenant = self.flow, self.tenant
         breaker = self.engine.breaker_for(tenant, flow.source)
-        if not breaker.allows():
-            return
+        gate = self.engine.gate_for(tenant, flow.source)
+        if not breaker.allows() or gate.delay() > 0:
+            return  # the endpoint is down or asked us to wait: the next scheduled run tries again
         stored = dupes = pages = 0
         status, error = "ok", None
         try:
             cursor = await asyncio.to_thread(lifecycle.load_cursor, self.store, tenant, flow.name)
             while pages < MAX_PAGES_PER_RUN and not self.engine.stopping:
+                if gate.delay() > 0:
+                    break
+                gate.took_slot()
                 page = await self.connector.pull(flow.entity, cursor, PAGE_LIMIT)
                 pages += 1
+                info = self.connector.last_call()
+                if info.wait_seconds:
+                    gate.vendor_says_wait(info.wait_seconds)
                 records = [NewRecord(
                     tenant=tenant, flow=flow.name, entity=flow.entity, entity_key=c.entity_key,
                     idempotency_key=c.idempotency_key, target=flow.target, payload=c.payload,
@@ -61,6 +68,8 @@ class Poller:
                 self.engine.breaker_changed(tenant, flow.source, breaker)
         except DeliveryError as exc:
             status, error = "error", f"{exc.category}: {exc.message}"
+            if exc.category == "rate_limit":
+                gate.vendor_says_wait(exc.retry_after)
             if exc.category == "unavailable" and breaker.failure(exc.message):
                 self.engine.breaker_changed(tenant, flow.source, breaker)
         except Exception as exc:  # never let one flow's bug stop the scheduler

@@ -21,6 +21,7 @@ from syncops.engine.connections import build_connector, check_flows
 from syncops.engine.dispatcher import Dispatcher
 from syncops.engine.events import EventLog
 from syncops.engine.poller import Poller
+from syncops.engine.ratelimit import Gate
 from syncops.store import control, lifecycle
 from syncops.store.backoff import RetryPolicy
 from syncops.store.db import Store, StoreError
@@ -60,6 +61,7 @@ class Engine:
         self.dispatchers: dict[tuple[str, str], Dispatcher] = {}
         self.pollers: dict[tuple[str, str], Poller] = {}
         self.breakers: dict[tuple[str, str], Breaker] = {}
+        self.gates: dict[tuple[str, str], Gate] = {}
         self.paused: set[tuple[str, str]] = set()
         self._maps: dict[str, dict[str, dict[str, str]]] = {}
         self._run_now_seen: dict[tuple[str, str], float] = {}
@@ -91,6 +93,14 @@ class Engine:
         if key not in self.breakers:
             self.breakers[key] = Breaker(clock=self.store.clock, cooldown=self.breaker_cooldown)
         return self.breakers[key]
+
+    def gate_for(self, tenant: str, endpoint: str) -> Gate:
+        """One pacing gate per endpoint, shared by its poller and dispatcher: a vendor's
+        "slow down" applies to every call we make to it."""
+        key = (tenant, endpoint)
+        if key not in self.gates:
+            self.gates[key] = Gate(clock=self.store.clock)
+        return self.gates[key]
 
     def wake(self, tenant: str, endpoint: str) -> None:
         d = self.dispatchers.get((tenant, endpoint))

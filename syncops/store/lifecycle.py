@@ -326,7 +326,7 @@ def _after_failure(o: Outcome, tries: int, policy: RetryPolicyLike, now: float,
 
 
 def defer(store: Store, owner: str, record_ids: Sequence[int], *, until: float,
-          reason: str | None = None) -> int:
+          reason: str | None = None, category: Category | None = None) -> int:
     """Put leased records back without spending an attempt (breaker open, shutdown, local limiter)."""
     if not record_ids:
         return 0
@@ -335,7 +335,9 @@ def defer(store: Store, owner: str, record_ids: Sequence[int], *, until: float,
                                   lease_owner=None, lease_until=None,
                                   version=R.c.version + 1, updated_at=now)
     if reason:
-        values["error_message"] = reason
+        values.update(error_message=reason, error_signature=error_signature(reason))
+    if category is not None:
+        values["error_category"] = str(category)
     with store.write() as conn:
         res = conn.execute(R.update().where(
             R.c.id.in_(list(record_ids)), R.c.state == IN_FLIGHT, R.c.lease_owner == owner,

@@ -33,6 +33,7 @@ class DashData:
 
 
 class DashboardScreen(ConsoleScreen):
+    AUTO_FOCUS = "#flows"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("enter", "open", "Exceptions"),
         Binding("p", "pause", "Pause refresh"),
@@ -81,7 +82,7 @@ class DashboardScreen(ConsoleScreen):
             self.health = data.health
             self.loaded_at = data.now
         if self.health is not None:
-            self._render(self.health, data.now)
+            self._render_health(self.health, data.now)
 
     # --- rendering -----------------------------------------------------------------------------
 
@@ -110,7 +111,7 @@ class DashboardScreen(ConsoleScreen):
                 Text(sparkline(h.delivered_series, 30), style=app.status_colour("delivered")),
                 until(h.next_run_at, now), last, paused]
 
-    def _render(self, health: Health, now: float) -> None:
+    def _render_health(self, health: Health, now: float) -> None:
         table = self.query_one("#flows", DataTable)
         keys = [f"{h.tenant}/{h.flow}" for h in health.flows]
         existing = [str(k.value) for k in table.rows]

@@ -30,6 +30,7 @@ from syncops.store.queries import RecordDetail
 
 
 class EditScreen(ConsoleScreen):
+    AUTO_FOCUS = "#editor"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("ctrl+s", "check", "Check + diff", priority=True),
         Binding("ctrl+r", "reload", "Reload", priority=True),

@@ -39,6 +39,7 @@ def literal_core(signature: str) -> str:
 
 
 class ExceptionsScreen(ConsoleScreen):
+    AUTO_FOCUS = "#records"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("enter", "open", "Open", show=False),
@@ -76,7 +77,7 @@ class ExceptionsScreen(ConsoleScreen):
         self.total: int | None = None
         self.grouped = False
         self.groups: list[Any] = []
-        self.loading = False
+        self.busy = False
         self.stale = False
         self.render_count = 0  # bumped after each table render (the benchmark waits on it)
 
@@ -136,7 +137,7 @@ class ExceptionsScreen(ConsoleScreen):
         return fetch
 
     def reload(self) -> None:
-        self.loading = True
+        self.busy = True
         self.stale = False
         self.total = None
         fetch = self._fetcher()
@@ -152,13 +153,13 @@ class ExceptionsScreen(ConsoleScreen):
         self._show_bar()
 
     def _load_failed(self, exc: BaseException) -> None:
-        self.loading = False
+        self.busy = False
         self.app.report_error(exc)
         self._show_bar()
 
     def _loaded(self, window: RecordWindow) -> None:
         self.window = window
-        self.loading = False
+        self.busy = False
         self._render_rows(keep_cursor=False)
         f = self.filter
         self.app.background(self, lambda: self.app.backend.count(f), self._counted, group="count")
@@ -168,9 +169,9 @@ class ExceptionsScreen(ConsoleScreen):
         self._show_bar()
 
     def _load_more(self) -> None:
-        if self.loading or not self.window.has_more:
+        if self.busy or not self.window.has_more:
             return
-        self.loading = True
+        self.busy = True
         fetch, window = self._fetcher(), self.window
 
         def more() -> RecordWindow:
@@ -180,9 +181,9 @@ class ExceptionsScreen(ConsoleScreen):
         self.app.background(self, more, self._more_loaded, group="page", failed=self._load_failed)
 
     def _load_previous(self) -> None:
-        if self.loading or not self.window.dropped_before:
+        if self.busy or not self.window.dropped_before:
             return
-        self.loading = True
+        self.busy = True
         fetch, window = self._fetcher(), self.window
 
         def previous() -> RecordWindow:
@@ -193,7 +194,7 @@ class ExceptionsScreen(ConsoleScreen):
 
     def _more_loaded(self, window: RecordWindow) -> None:
         self.window = window
-        self.loading = False
+        self.busy = False
         self._render_rows(keep_cursor=True)
 
     def _load_groups(self) -> None:
@@ -244,7 +245,7 @@ class ExceptionsScreen(ConsoleScreen):
         bar.append("/ ", style=f"bold {v.get('accent', '')}")
         bar.append(self.query_text or "(all exceptions)", style="bold" if self.query_text else "dim")
         bar.append("  │ ")
-        if self.loading and not self.window.rows:
+        if self.busy and not self.window.rows:
             bar.append("loading…", style="dim")
         else:
             bar.append("counting…" if self.total is None else f"{self.total:,} matching",

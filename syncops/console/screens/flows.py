@@ -16,6 +16,7 @@ from syncops.console.widgets.modals import ConfirmModal, ReasonModal
 
 
 class FlowsScreen(ConsoleScreen):
+    AUTO_FOCUS = "#flow-table"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("p", "pause_flow", "Pause"),
         Binding("u", "resume_flow", "Resume"),

@@ -15,6 +15,7 @@ from syncops.console.widgets.mapping_form import open_mapping_form
 
 
 class MappingsScreen(ConsoleScreen):
+    AUTO_FOCUS = "#unmapped"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("a", "add_mapping", "Map value"),
         Binding("n", "new_mapping", "New entry"),

@@ -28,6 +28,7 @@ TABS = ["payload", "source", "mappings", "attempts", "versions", "audit"]
 
 
 class RecordScreen(ConsoleScreen):
+    AUTO_FOCUS = "Tabs"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("r", "retry", "Retry"),
         Binding("e", "edit", "Edit"),

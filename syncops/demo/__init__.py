@@ -1,0 +1,1 @@
+"""`syncops demo` and `syncops simulate`: the engine against the built-in retail simulator."""
