@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 import pytest
@@ -34,9 +35,46 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def store(tmp_path, clock) -> Store:
-    s = open_store(f"sqlite:///{tmp_path}/s.db", clock=clock)
+POSTGRES = os.environ.get("SYNCOPS_TEST_POSTGRES")  # a server URL; .ci/run starts one
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES else [])
+
+
+def pytest_report_header(config):
+    return ("store backends: sqlite, postgresql" if POSTGRES else
+            "store backends: sqlite (set SYNCOPS_TEST_POSTGRES to a server URL to add postgresql)")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id="master") -> str | None:
+    """A database of our own on the PostgreSQL server (one per xdist worker)."""
+    if not POSTGRES:
+        return None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"syncops_test_{worker}"
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path, clock) -> Store:
+    if request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path}/s.db", clock=clock)
+    else:
+        from sqlmodel import SQLModel
+
+        url = request.getfixturevalue("postgres_url")
+        s = open_store(url, clock=clock)
+        with s.engine.begin() as conn:  # every test starts from an empty store
+            SQLModel.metadata.drop_all(conn)
+        s.close()
+        s = open_store(url, clock=clock)
     yield s
     s.close()
 

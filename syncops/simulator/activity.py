@@ -38,13 +38,16 @@ class Profile:
     backlog: int = 0  # events per tenant before the engine starts (the night's sales)
     faults: dict[str, dict[str, Any]] = field(default_factory=dict)  # vendor kind -> FaultPlan fields
     outages: tuple[Outage, ...] = ()
-    recount_after: float = 2.0  # no recounts before this: the level must have been synced once
+    # Recounts come on a schedule, not by chance, so a short run reliably shows a conflict: the
+    # first once levels have been synced (a baseline exists), then every `recount_every` seconds.
+    recount_after: float = 2.0
+    recount_every: float = 6.0
     max_recounts: int = 3  # each recount pins one SKU@location in conflict until a human decides
     engine: dict[str, Any] = field(default_factory=dict)  # Engine options that suit this profile
 
 
 _WEIGHTS = {"sale": 0.42, "return": 0.07, "restock": 0.10, "web_order": 0.22, "price_change": 0.08,
-            "recount": 0.03, "order_edit": 0.04}
+            "order_edit": 0.04}
 
 PROFILES: dict[str, Profile] = {
     # A few events per second with every kind of trouble: deliveries plus mapping, validation,
@@ -60,21 +63,20 @@ PROFILES: dict[str, Profile] = {
         },
         # The ERP goes down for maintenance across the 10-second order polls.
         outages=(Outage("odoo", 8.0, 12.5),),
-        recount_after=3.0, max_recounts=3,
+        recount_after=3.0, recount_every=6.0, max_recounts=3,
     ),
     # Steady traffic, no faults: what a healthy day looks like.
-    "calm": Profile(name="calm", rate_per_s=3.0, weights={**_WEIGHTS, "recount": 0.0}, backlog=4,
-                    max_recounts=0),
+    "calm": Profile(name="calm", rate_per_s=3.0, weights=_WEIGHTS, backlog=4, max_recounts=0),
     # Short runs for tests: failures early and often, an outage over the first deliveries, a
     # quick breaker, so that a 6-8 s run shows every category.
     "test": Profile(
-        name="test", rate_per_s=6.0, weights={**_WEIGHTS, "recount": 0.08}, basket=(2, 3), backlog=8,
+        name="test", rate_per_s=6.0, weights=_WEIGHTS, basket=(2, 3), backlog=8,
         faults={
             "square": {"unmapped_sku": 0.1, "validation": 0.4, "duplicate_event": 0.1},
             "shopify": {"stale_cas": 0.05},
         },
         outages=(Outage("odoo", 0.0, 1.5),),
-        recount_after=1.5, max_recounts=4,
+        recount_after=1.5, recount_every=1.0, max_recounts=4,
         engine={"breaker_cooldown": 0.5, "idle_poll": 0.05, "control_every": 0.2},
     ),
 }
@@ -114,14 +116,20 @@ class Activity:
         return done
 
     def step(self, tenant: str | None = None, kind: str | None = None,
-             exclude: tuple[str, ...] = ()) -> str | None:
-        """One event for `tenant` (random if None); returns the event kind, or None if none applies."""
+             exclude: tuple[str, ...] = ("recount",)) -> str | None:
+        """One event for `tenant` (random if None) of `kind` (drawn by the profile's weights if None);
+        returns the event kind, or None if none applies. Recounts only come when asked for by kind."""
         tenant = tenant or self.rng.choice(self.world.tenants)
-        kinds = [kind] if kind else [k for k in EVENTS if k not in exclude and self._possible(tenant, k)]
-        weights = [self.profile.weights.get(k, 0.0) for k in kinds]
-        if not kinds or sum(weights) <= 0:
-            return None
-        chosen = self.rng.choices(kinds, weights)[0]
+        if kind is not None:
+            if not self._possible(tenant, kind):
+                return None
+            chosen = kind
+        else:
+            kinds = [k for k in EVENTS if k not in exclude and self._possible(tenant, k)]
+            weights = [self.profile.weights.get(k, 0.0) for k in kinds]
+            if not kinds or sum(weights) <= 0:
+                return None
+            chosen = self.rng.choices(kinds, weights)[0]
         if getattr(self, f"_{chosen}")(tenant):
             self.counts[chosen] += 1
             return chosen
@@ -141,21 +149,23 @@ class Activity:
                 return
             interval = 1.0 / rate
             n = 0
+            next_recount = start + self.profile.recount_after
             while seconds is None or loop.time() - start < seconds:
                 n += 1
                 # A fixed schedule (not sleep-after-work) keeps the rate steady under load.
                 delay = start + n * interval - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                self.step(exclude=() if self._recounts_allowed() else ("recount",))
+                if self.recounts < self.profile.max_recounts and loop.time() >= next_recount:
+                    next_recount += self.profile.recount_every
+                    tenants = [t for t in self.world.tenants if self._possible(t, "recount")]
+                    if tenants:
+                        self.step(tenants[self.recounts % len(tenants)], kind="recount")
+                        continue
+                self.step(exclude=("recount",))
         finally:
             if outages is not None:
                 outages.cancel()
-
-    def _recounts_allowed(self) -> bool:
-        if self.recounts >= self.profile.max_recounts or self.started_at is None:
-            return False
-        return self.world.clock() - self.world.started_at >= self.profile.recount_after
 
     async def _refusals(self, start: float) -> None:
         """Outages in "refused" mode: close the vendor's port, open it again later."""

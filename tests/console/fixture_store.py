@@ -72,7 +72,8 @@ def _enqueue(store: Store, tenant: str, flow: str, entity: str, target: str, ite
 def _deliver_and_fail(store: Store, tenant: str, target: str, outcomes: dict[int, dict[str, Any]],
                       rng: random.Random) -> None:
     claimed = lifecycle.claim(store, tenant=tenant, target=target, owner="engine-1", limit=1000)
-    lifecycle.settle(store, "engine-1", [Outcome(record=c, duration_ms=120.0, status=200, **outcomes.get(c.id, {}))
+    lifecycle.settle(store, "engine-1", [Outcome(record=c, **({"duration_ms": 120.0, "status": 200}
+                                                              | outcomes.get(c.id, {})))
                                          for c in claimed], endpoint=target, rng=rng)
 
 
@@ -110,8 +111,9 @@ def build(store: Store, clock: Any) -> Config:
                            message="422 Unprocessable Entity: partner_id: customer not found in ERP",
                            response_excerpt='{"error": "customer not found"}')
     for rid in ids[4:6]:
+        # Retry-After two hours: still waiting at T0, so later claims in this fixture leave them be.
         outcome[rid] = dict(category=Category.UNAVAILABLE, status=503, message="503 Service Unavailable",
-                            response_excerpt="<html>maintenance</html>")
+                            response_excerpt="<html>maintenance</html>", retry_after=7200)
     _deliver_and_fail(store, ACME, "erp", outcome, rng)  # ids[6] delivered
 
     # acme inventory: an unmapped SKU on the web side.

@@ -115,7 +115,8 @@ class EditScreen(ConsoleScreen):
             return
         self.pending = payload
         diff = self.app.backend.diff(self.base, payload)
-        self.query_one("#diff", Static).update(syntax(diff, "diff", ansi=self.app.current_theme.ansi))
+        self.query_one("#diff", Static).update(syntax(diff, "diff", ansi=self.app.current_theme.ansi,
+                               background=self.app.theme_variables.get("background")))
         self.query_one("#review").remove_class("hidden")
         self._status("valid. Review the diff, type a reason and press enter to save (the record is retried)")
         self.query_one("#edit-reason", Input).focus()

@@ -88,6 +88,7 @@ class ExceptionsScreen(ConsoleScreen):
         yield Label("", id="filter-error", classes="hidden")
         yield DataTable(id="records", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="groups", cursor_type="row", zebra_stripes=True, classes="hidden")
+        yield Static("", id="preview")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -238,6 +239,7 @@ class ExceptionsScreen(ConsoleScreen):
                     pass
         self.render_count += 1
         self._show_bar()
+        self._show_preview()
 
     def _show_bar(self) -> None:
         v = self.app.theme_variables
@@ -268,9 +270,25 @@ class ExceptionsScreen(ConsoleScreen):
         idx = table.cursor_row
         return self.window.rows[idx] if 0 <= idx < len(self.window.rows) else None
 
+    def _show_preview(self) -> None:
+        # The last error in full: at 80 columns the table cannot show it.
+        row = self.current_row()
+        preview = self.query_one("#preview", Static)
+        if row is None or self.grouped:
+            preview.update("")
+            return
+        text = Text()
+        text.append(f"#{row.id} ", style="bold")
+        text.append(f"[{row.error_category or '-'}] ", style=self.app.status_colour(row.state))
+        text.append(clip(row.error_message, 300) or "(no error message)")
+        if row.error_map:
+            text.append("  m: map this value", style="dim")
+        preview.update(text)
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "records":
             return
+        self._show_preview()
         if event.cursor_row >= len(self.window.rows) - NEAR_END:
             self._load_more()
         elif event.cursor_row < NEAR_END // 2:

@@ -111,8 +111,8 @@ class RecordScreen(ConsoleScreen):
         text.append("\n")
         text.append(r.state, style=f"bold {app.status_colour(r.state)}")
         now = app.clock()
-        text.append(f"  v{r.version}  attempts {r.attempts}  rev {r.payload_rev}  target {r.target}  "
-                    f"created {ago(r.created_at, now)} ago  updated {ago(r.updated_at, now)} ago")
+        text.append(f"  v{r.version}  tries {r.attempts}  rev {r.payload_rev}  -> {r.target}  "
+                    f"created {ago(r.created_at, now)} ago")
         if r.error_category or r.error_message:
             text.append("\n")
             text.append(f"[{r.error_category or '?'}] ", style=f"bold {v.get('error', '')}")
@@ -129,24 +129,26 @@ class RecordScreen(ConsoleScreen):
         if d is None:
             return
         r = d.record
-        ansi = self.app.current_theme.ansi
         has_pii = bool(PII_FIELDS.get(r.entity)) or d.source_payload is not None
         note = self.query_one("#payload-note", Static)
         note.update("customer data revealed (audited): v masks it again" if self.revealed else
                     "customer data masked: v reveals it (audited)" if has_pii else "")
         note.set_class(not has_pii, "hidden")
         payload = d.payload if self.revealed else mask_canonical(r.entity, d.payload)
-        self.query_one("#payload-body", Static).update(syntax(pretty(payload), "json", ansi=ansi))
+        self.query_one("#payload-body", Static).update(self._syntax(pretty(payload), "json"))
         src = self.query_one("#source-body", Static)
         if d.source_payload is None:
             src.update("(no source payload stored for this record)")
         else:
             shown = d.source_payload if self.revealed else mask_source(d.source_payload)
-            src.update(syntax(pretty(shown), "json", ansi=ansi))
+            src.update(self._syntax(pretty(shown), "json"))
         self.query_one("#mappings-body", Static).update(self._mappings_text(d))
         self._render_attempts(d)
         self._render_versions(d)
         self._render_audit(d)
+
+    def _syntax(self, text: str, lexer: str) -> Any:
+        return syntax(text, lexer, ansi=self.app.current_theme.ansi, background=self.app.theme_variables.get("background"))
 
     def _mappings_text(self, d: RecordDetail) -> Text:
         r = d.record
@@ -204,7 +206,7 @@ class RecordScreen(ConsoleScreen):
             if v.diff:
                 parts.append(v.diff if self.revealed else mask_diff(v.diff))
             parts.append("")
-        body.update(syntax("\n".join(parts), "diff", ansi=self.app.current_theme.ansi))
+        body.update(self._syntax("\n".join(parts), "diff"))
 
     def _render_audit(self, d: RecordDetail) -> None:
         table = self.query_one("#audit-table", DataTable)

@@ -19,10 +19,11 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def syntax(text: str, lexer: str, *, ansi: bool) -> Syntax:
+def syntax(text: str, lexer: str, *, ansi: bool, background: str | None = None) -> Syntax:
+    """`background`: the theme's background, so tokens do not sit on a differently coloured box."""
     # "ansi_dark" uses the terminal's own palette, which is what poor terminals can show.
-    return Syntax(text, lexer, theme="ansi_dark" if ansi else "monokai", background_color="default",
-                  word_wrap=True)
+    bg = "default" if ansi or not background or not background.startswith("#") else background
+    return Syntax(text, lexer, theme="ansi_dark" if ansi else "monokai", background_color=bg, word_wrap=True)
 
 
 def mask_diff(diff: str) -> str:

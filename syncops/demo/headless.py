@@ -1,0 +1,246 @@
+"""The headless demo (`syncops demo --headless`) and the bare simulator (`syncops simulate`).
+
+The demo runs the simulated vendors, their activity and the real engine on one asyncio loop,
+against a fresh SQLite store that is kept afterwards, so `syncops status --store URL` (or the
+console) can look at what happened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+PROGRESS_EVERY = 5.0  # seconds between progress lines on stderr
+
+
+def load_demo_config(config: Any = None) -> Any:
+    """A Config as is; a path is loaded; None means the shipped demo.yaml."""
+    from syncops.config import load_config, sample_path
+
+    if config is None:
+        return load_config(sample_path("demo.yaml"))
+    if isinstance(config, (str, Path)):
+        return load_config(config)
+    return config
+
+
+def fresh_store_url() -> str:
+    # A new directory that is deliberately not cleaned up: the summary points at it.
+    folder = Path(tempfile.mkdtemp(prefix="syncops-demo-"))
+    return f"sqlite:///{folder / 'syncops.db'}"
+
+
+def _require_simulated(config: Any) -> None:
+    real = sorted({f"{t}/{name}" for t, tenant in config.tenants.items() for f in tenant.flows.values()
+                   if getattr(f, "enabled", True) for name in (f.source, f.target)
+                   if not tenant.endpoints[name].is_simulated})
+    if real:
+        raise ValueError("the demo runs against the simulator only, but these endpoints are real: "
+                         + ", ".join(real) + " (set base_url: simulator, or use `syncops engine`)")
+
+
+def status_command(store_url: str, config: Any) -> str:
+    cmd = f"syncops status --store {store_url}"
+    if getattr(config, "source_path", None):
+        cmd += f" --config {config.source_path}"
+    return cmd
+
+
+def run_headless(config: Any = None, seconds: float = 20.0, *, store_url: str | None = None,
+                 as_json: bool = False, profile: str = "demo", stream: TextIO | None = None,
+                 progress: TextIO | None = None, seed: int = 7) -> dict[str, Any]:
+    """Run simulator + engine for `seconds`, print the summary to `stream`, return it as a dict."""
+    config = load_demo_config(config)
+    _require_simulated(config)
+    store_url = store_url or fresh_store_url()
+    summary = asyncio.run(_run(config, seconds, store_url, profile, seed,
+                               progress if progress is not None else (None if as_json else sys.stderr)))
+    out = stream if stream is not None else sys.stdout
+    if as_json:
+        print(json.dumps(summary, indent=2, default=str), file=out)
+    else:
+        print(render(summary), file=out)
+    return summary
+
+
+async def _run(config: Any, seconds: float, store_url: str, profile: str, seed: int,
+               progress: TextIO | None) -> dict[str, Any]:
+    from syncops.engine.events import EventLog
+    from syncops.engine.runtime import Engine
+    from syncops.simulator.world import World
+    from syncops.store.db import open_store
+
+    world = World(config, profile=profile, seed=seed)
+    store = open_store(store_url)
+    try:
+        world.activity.backlog()
+        world.start()
+        engine = Engine(config, store, url_overrides=world.url_overrides, log=EventLog(quiet=True), mode="demo",
+                        **world.profile.engine)
+        await engine.start()
+        started = time.monotonic()
+        try:
+            activity = asyncio.create_task(world.run(seconds=seconds))
+            while not activity.done():
+                await asyncio.wait([activity], timeout=PROGRESS_EVERY)
+                if progress is not None and not activity.done():
+                    _progress(progress, time.monotonic() - started, engine)
+            activity.result()
+        finally:
+            await engine.stop()
+        elapsed = time.monotonic() - started
+        return summarize(store, config, engine, world, elapsed, store_url)
+    finally:
+        world.stop()
+        store.close()
+
+
+def _progress(stream: TextIO, elapsed: float, engine: Any) -> None:
+    failed = sum(engine.failed_by_category.values())
+    try:
+        print(f"  {elapsed:4.0f}s  delivered {sum(engine.delivered.values())}  failed attempts {failed}",
+              file=stream, flush=True)
+    except (BrokenPipeError, ValueError):
+        pass
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile; None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def summarize(store: Any, config: Any, engine: Any, world: Any, elapsed: float, store_url: str) -> dict[str, Any]:
+    """Records by state and flows from the store; this run's failures and latencies from the engine."""
+    from syncops.store import queries
+    from syncops.store.filters import RecordFilter
+    from syncops.store.tables import STATES
+
+    states = {s: queries.count_records(store, RecordFilter(states=(s,))) for s in STATES}
+    activity = queries.flow_activity(store, minutes=60)
+    flows: dict[str, Any] = {}
+    for tname, tenant in config.tenants.items():
+        for fname in tenant.flows:
+            lat = engine.latencies.get((tname, fname), [])
+            act = activity.get((tname, fname))
+            count = {s: queries.count_records(store, RecordFilter(tenant=tname, flow=fname, states=(s,)))
+                     for s in ("delivered", "failed", "retry_wait", "pending", "quarantined")}
+            flows[f"{tname}/{fname}"] = {
+                **count,
+                "delivered_this_run": engine.delivered.get((tname, fname), 0),
+                # Exact latencies of this run; the store's histogram (bucket bounds) as a fallback.
+                "p50_latency_s": _round(percentile(lat, 0.50)) if lat else (act.p50 if act else None),
+                "p95_latency_s": _round(percentile(lat, 0.95)) if lat else (act.p95 if act else None),
+            }
+    delivered_run = sum(engine.delivered.values())
+    return {
+        **states,
+        "by_category": dict(sorted(engine.failed_by_category.items())),
+        "open_by_category": dict(sorted(queries.failures_by_category(store).items())),
+        "deliveries_per_s": round(delivered_run / elapsed, 2) if elapsed > 0 else 0.0,
+        "delivered_this_run": delivered_run,
+        "seconds": round(elapsed, 1),
+        "profile": world.profile.name,
+        "activity": dict(world.activity.counts),
+        "flows": flows,
+        "simulator": world.urls,
+        "store": store_url,
+        "status_command": status_command(store_url, config),
+    }
+
+
+def render(s: dict[str, Any]) -> str:
+    def cats(d: dict[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(d.items(), key=lambda kv: -kv[1])) or "none"
+
+    def secs(v: float | None) -> str:
+        return "-" if v is None else f"{v:.2f}s"
+
+    lines = [f"syncops demo: {s['seconds']:.0f} s, profile {s['profile']}, "
+             f"{len(s['flows'])} flows, {sum(s['activity'].values())} simulated retail events", "", "simulator:"]
+    lines += [f"  {name}: {url}" for name, url in s["simulator"].items()]
+    lines += ["", "records by state: " + "  ".join(
+        f"{k} {s[k]}" for k in ("delivered", "pending", "in_flight", "retry_wait", "failed", "quarantined",
+                                "superseded", "resolved")),
+              f"deliveries: {s['delivered_this_run']} in {s['seconds']:.0f} s = {s['deliveries_per_s']:.1f}/s",
+              f"failed delivery attempts by category: {cats(s['by_category'])}",
+              f"records needing a human now:          {cats(s['open_by_category'])}", ""]
+    width = max(len(n) for n in s["flows"]) if s["flows"] else 10
+    lines.append(f"  {'flow':<{width}}  {'delivered':>9}  {'failed':>6}  {'retry':>5}  {'p50':>7}  {'p95':>7}")
+    for name, f in s["flows"].items():
+        lines.append(f"  {name:<{width}}  {f['delivered']:>9}  {f['failed']:>6}  {f['retry_wait']:>5}  "
+                     f"{secs(f['p50_latency_s']):>7}  {secs(f['p95_latency_s']):>7}")
+    lines += ["", "latency = source change to target applied.",
+              f"store: {s['store']}", f"  {s['status_command']}"]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- the bare simulator
+
+def simulate(config: Any = None, *, profile: str = "demo", seconds: float | None = None,
+             stream: TextIO | None = None, seed: int = 7) -> dict[str, Any]:
+    """Serve the simulated vendors with their activity until Ctrl-C (or `seconds`)."""
+    from syncops.simulator.world import World
+
+    config = load_demo_config(config)
+    out = stream if stream is not None else sys.stdout
+    world = World(config, profile=profile, seed=seed)
+    if not world.apps:
+        raise ValueError("the config has no `base_url: simulator` endpoints: nothing to simulate")
+    world.start()
+    try:
+        print(f"syncops simulator (profile {world.profile.name}) on 127.0.0.1:", file=out)
+        for line in world.describe():
+            print(f"  {line}", file=out)
+        print("\nPoint an engine at these: set each endpoint's base_url to the URL above (credential: "
+              "simulator).\n" + ("Ctrl-C to stop." if seconds is None else f"Stopping after {seconds:g} s."),
+              file=out, flush=True)
+        try:
+            asyncio.run(world.run(seconds=seconds))
+        except KeyboardInterrupt:
+            pass
+        print(f"simulated events: {dict(world.activity.counts)}", file=out)
+        return {"urls": world.urls, "activity": dict(world.activity.counts)}
+    finally:
+        world.stop()
+
+
+# ---------------------------------------------------------------------- CLI entry points
+
+def _config_arg(args: argparse.Namespace) -> Any:
+    return getattr(args, "config", None) or None
+
+
+def main_demo_headless(args: argparse.Namespace) -> int:
+    from syncops.cli.errors import CliError
+
+    try:
+        run_headless(_config_arg(args), float(getattr(args, "seconds", None) or 20.0),
+                     store_url=getattr(args, "store", None) or None, as_json=bool(getattr(args, "json", False)),
+                     profile=getattr(args, "profile", None) or "demo")
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
+def main_simulate(args: argparse.Namespace) -> int:
+    from syncops.cli.errors import CliError
+
+    try:
+        simulate(_config_arg(args), profile=getattr(args, "profile", None) or "demo",
+                 seconds=getattr(args, "seconds", None))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return 0

@@ -1,0 +1,95 @@
+"""Console test fixtures: a deterministic store, a fake clock, and an app factory.
+
+Determinism for snapshots: fixed clock, no live refresh timer, no cursor blink, the
+repository's theme files only (never the developer's own), and no NO_COLOR from the shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from textual.widgets import Input, TextArea
+
+from syncops.store.db import open_store
+
+from .fixture_store import T0, TECH, build
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class FakeClock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = float(now)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None, raising=False)
+    monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None, raising=False)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: FakeClock):
+    s = open_store(f"sqlite:///{tmp_path}/console.db", clock=clock)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def config(store, clock):
+    return build(store, clock)
+
+
+@pytest.fixture
+def make_app(store, config, clock) -> Callable[..., Any]:
+    from syncops.console.app import SyncopsConsole
+
+    def factory(**kw: Any) -> SyncopsConsole:
+        kw.setdefault("clock", clock)
+        kw.setdefault("actor", TECH)
+        kw.setdefault("refresh_interval", None)
+        kw.setdefault("theme_dirs", [REPO / "themes"])
+        kw.setdefault("env", {})
+        kw.setdefault("watch_tty", False)
+        return SyncopsConsole(store, config, **kw)
+
+    return factory
+
+
+async def settle(pilot: Any, rounds: int = 20) -> None:
+    """Let thread workers finish and their results reach the screen (callbacks may start more work)."""
+    app = pilot.app
+    for _ in range(rounds):
+        await pilot.pause()
+        running = [w for w in app.workers if w.is_running]
+        if not running:
+            await pilot.pause()
+            if not [w for w in app.workers if w.is_running]:
+                return
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def text_of(widget: Any) -> str:
+    """The text a Static shows (plain text, Rich Text or highlighted code)."""
+    content = widget.content
+    code = getattr(content, "code", None)
+    if code is not None:
+        return code
+    plain = getattr(content, "plain", None)
+    return plain if plain is not None else str(content)
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
