@@ -134,3 +134,16 @@ def _side_tables(conn: Any, now: float) -> None:
         dict(tenant="acme-outdoor", endpoint="web", breaker="closed", consecutive_failures=0, opened_at=None,
              last_error=None, updated_at=now - 5),
     ])
+
+
+def bench_config() -> Any:
+    """The config matching the generated tenants and flows (production flags, SLAs)."""
+    from syncops.config import Config, Flow, Schedule, Tenant
+
+    sla = {"inventory": 60.0, "price": 300.0, "order": 600.0, "return": 1800.0, "product": 1800.0}
+    tenants = {}
+    for name, production, flows in TENANTS:
+        tenants[name] = Tenant(name, production, {}, {
+            f: Flow(name=f, entity=e, source="pos", target=t, schedule=Schedule(every=5.0), sla=sla[e], tenant=name)
+            for f, e, t in flows}, {})
+    return Config(store=None, tenants=tenants)

@@ -167,6 +167,12 @@ def _act(args: argparse.Namespace, action: str) -> int:
     has_filters = any([args.tenant, args.flow, args.state, args.category, args.key, args.error,
                        args.older_than, args.error_map, args.error_value])
     if args.ids and not has_filters:
+        from syncops.services.actions import _check, spec
+        from syncops.store.queries import get_record
+
+        # Check every id before acting on any: a typo in the third id must not leave the first two changed.
+        for rid in args.ids:
+            _check(get_record(ctx.store, rid), rid, None, spec(action).from_states, action)
         results = []
         for rid in args.ids:
             row = act(ctx.store, action, rid, actor=actor, reason=args.reason)
@@ -251,7 +257,11 @@ def edit(args: argparse.Namespace) -> int:
                 if not sys.stdin.isatty() or not confirm("edit again?", assume_yes=False):
                     raise CliError("edit abandoned; nothing was changed") from None
     new_payload, _ = validate_edit(row.entity, text)
-    if new_payload == original:
+    try:  # compare normalised forms: saving the editor untouched must not add defaults and retry
+        baseline, _ = validate_edit(row.entity, original)
+    except ActionError:
+        baseline = original
+    if new_payload == baseline:
         print("payload unchanged; nothing to do")
         return 0
     print(payload_diff(original, new_payload))

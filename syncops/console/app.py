@@ -24,6 +24,7 @@ from textual.worker import Worker, get_current_worker
 from syncops.console import themes as theme_files
 from syncops.console.backend import EXPECTED_ERRORS, Backend
 from syncops.console.commands import ConsoleCommands
+from syncops.console.formatting import rich_colour
 from syncops.console.screens.audit import AuditScreen
 from syncops.console.screens.dashboard import DashboardScreen
 from syncops.console.screens.exceptions import ExceptionsScreen
@@ -36,9 +37,6 @@ from syncops.store.db import Store
 T = TypeVar("T")
 
 SCREEN_KEYS = {"dashboard": "1", "exceptions": "2", "mappings": "3", "flows": "4", "audit": "5"}
-# Minimum seconds between full dashboard reloads while nothing changes, so ages and
-# SLA grades stay true; changes are picked up on the next tick.
-FULL_REFRESH_EVERY = 15.0
 
 
 class SyncopsConsole(App[int]):
@@ -65,7 +63,7 @@ class SyncopsConsole(App[int]):
                  read_only: bool = False, theme: str | None = None, engine: Any | None = None,
                  actor: Actor | None = None, refresh_interval: float | None = 1.0,
                  theme_dirs: Iterable[Any] | None = None, env: dict[str, str] | None = None,
-                 page_size: int = 200, watch_tty: bool = True) -> None:
+                 page_size: int = 100, watch_tty: bool = True) -> None:
         self.backend = Backend(store, config, actor=actor, clock=clock)
         self.clock = self.backend.clock
         self.read_only = read_only
@@ -122,10 +120,19 @@ class SyncopsConsole(App[int]):
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return {f"status-{k}": v for k, v in theme_files.STATUS_DEFAULTS.items()}
 
+    @property
+    def palette(self) -> dict[str, str]:
+        """Theme variables as Rich colours (for Text styles in tables), cached per theme."""
+        variables = self.theme_variables
+        if getattr(self, "_palette_of", None) is not variables:
+            self._palette = {k: rich_colour(v) for k, v in variables.items() if isinstance(v, str)}
+            self._palette_of = variables
+        return self._palette
+
     def status_colour(self, state: str) -> str:
         name = {"retry_wait": "retrying", "in_flight": "pending", "resolved": "delivered",
                 "superseded": "delivered"}.get(state, state)
-        return self.theme_variables.get(f"status-{name}", "")
+        return self.palette.get(f"status-{name}", "")
 
     def _watch_theme(self, theme_name: str) -> None:
         super()._watch_theme(theme_name)
@@ -174,7 +181,7 @@ class SyncopsConsole(App[int]):
             pass
 
     def hangup(self) -> None:
-        self.exit(129)
+        self.exit(return_code=129)
 
     def _check_tty(self) -> None:
         # Some SSH drops close the pty without SIGHUP reaching us (nohup, tmux detach races).
@@ -183,7 +190,7 @@ class SyncopsConsole(App[int]):
         except (OSError, ValueError, AttributeError):
             alive = False
         if not alive:
-            self.exit(129)
+            self.exit(return_code=129)
 
     # --- background work ------------------------------------------------------------------
 
@@ -283,9 +290,6 @@ class SyncopsConsole(App[int]):
         self._tick(force=True)
 
     def toggle_live(self) -> None:
-        if self.refresh_interval is None:
-            self.notify("live refresh is off in this session", severity="warning")
-            return
         self.live = not self.live
         if self.live:
             self.refresh_now()

@@ -79,6 +79,9 @@ class Backend:
     def health(self) -> health.Health:
         return health.flow_health(self.store, self.config)
 
+    def activity(self, now: float) -> dict[tuple[str, str], queries.FlowActivity]:
+        return queries.flow_activity(self.store, now=now)
+
     def marker(self) -> tuple[Any, ...]:
         return console_queries.change_marker(self.store)
 

@@ -66,3 +66,14 @@ def sla_grade(p95: float | None, sla: float | None) -> str:
     if p95 > sla / 2:
         return "warning"
     return "ok"
+
+
+def rich_colour(value: str | None) -> str:
+    """A theme colour as Rich understands it: Textual's "ansi_bright_red" is Rich's "bright_red"."""
+    if not value:
+        return ""
+    if value.startswith("ansi_"):
+        name = value[len("ansi_"):]
+        return "default" if name == "default" else name
+    # Textual values may carry an alpha suffix ("#ff0000 50%"); Rich wants the colour alone.
+    return value.split()[0]

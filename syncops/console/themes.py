@@ -108,7 +108,8 @@ def parse_theme(data: Any, *, default_name: str, path: Path | None = None) -> Th
         variables.setdefault(f"status-{k}", default)
     if ansi:
         # Textual's own ANSI themes set these so cursors and selections stay visible.
-        variables.update({"block-cursor-foreground": "ansi_black", "block-cursor-background": "ansi_white",
+        variables.update({"ansi-background": "ansi_black", "ansi-foreground": "ansi_white",
+                          "block-cursor-foreground": "ansi_black", "block-cursor-background": "ansi_white",
                           "input-cursor-background": "ansi_white", "input-cursor-foreground": "ansi_black",
                           "border-blurred": "ansi_bright_black"})
     for k, v in brand.items():

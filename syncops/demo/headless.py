@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -59,6 +60,9 @@ def run_headless(config: Any = None, seconds: float = 20.0, *, store_url: str | 
     config = load_demo_config(config)
     _require_simulated(config)
     store_url = store_url or fresh_store_url()
+    # A poll outlasting its interval makes APScheduler skip a run (by design: polls never overlap)
+    # and warn about it on stderr, which would only clutter the summary.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     summary = asyncio.run(_run(config, seconds, store_url, profile, seed,
                                progress if progress is not None else (None if as_json else sys.stderr)))
     out = stream if stream is not None else sys.stdout

@@ -100,7 +100,6 @@ class Activity:
         self.rng = random.Random(seed)
         self.counts: Counter = Counter()
         self.recounts = 0
-        self.started_at: float | None = None
         self._sales: dict[str, list[tuple[Any, str, list[tuple[str, int]]]]] = {}  # tenant -> recent POS sales
         self._web_orders: dict[str, list[str]] = {}
 
@@ -140,8 +139,7 @@ class Activity:
         loop = asyncio.get_running_loop()
         rate = (rate_per_s if rate_per_s is not None else self.profile.rate_per_s) * len(self.world.tenants)
         start = loop.time()
-        self.started_at = self.world.clock()
-        outages = asyncio.create_task(self._refusals(start)) if any(
+        outages = asyncio.create_task(self._refusals()) if any(
             o.mode == "refused" for o in self.profile.outages) else None
         try:
             if rate <= 0:
@@ -167,14 +165,14 @@ class Activity:
             if outages is not None:
                 outages.cancel()
 
-    async def _refusals(self, start: float) -> None:
-        """Outages in "refused" mode: close the vendor's port, open it again later."""
-        loop = asyncio.get_running_loop()
+    async def _refusals(self) -> None:
+        """Outages in "refused" mode: close the vendor's port, open it again later (times count
+        from World.start(), like the other outage modes)."""
         plan = sorted([(o.start, "down", o) for o in self.profile.outages if o.mode == "refused"]
                       + [(o.end, "up", o) for o in self.profile.outages if o.mode == "refused"],
                       key=lambda e: e[0])
         for at, what, outage in plan:
-            await asyncio.sleep(max(0.0, start + at - loop.time()))
+            await asyncio.sleep(max(0.0, self.world.started_at + at - self.world.clock()))
             for server in self.world.servers_of_kind(outage.kind):
                 await asyncio.to_thread(server.go_down if what == "down" else server.come_up)
 

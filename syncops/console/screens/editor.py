@@ -86,7 +86,7 @@ class EditScreen(ConsoleScreen):
     # --- validation and review ------------------------------------------------------------------
 
     def _status(self, message: str, *, error: bool = False) -> None:
-        v = self.app.theme_variables
+        v = self.app.palette
         status = self.query_one("#edit-status", Static)
         status.update(Text(message, style=f"bold {v.get('error', '')}" if error else ""))
         status.set_class(error, "error")

@@ -9,6 +9,7 @@ the one the store pages cheaply.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -80,6 +81,7 @@ class ExceptionsScreen(ConsoleScreen):
         self.busy = False
         self.stale = False
         self.render_count = 0  # bumped after each table render (the benchmark waits on it)
+        self.last_render_at = 0.0  # perf_counter() of that render
 
     def compose(self) -> ComposeResult:
         yield self.header()
@@ -92,7 +94,7 @@ class ExceptionsScreen(ConsoleScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.window = RecordWindow(page_size=self.app.page_size, max_rows=self.app.page_size * 3)
+        self.window = RecordWindow(page_size=self.app.page_size, max_rows=self.app.page_size * 4)
         table = self.query_one("#records", DataTable)
         for key, label in (("mark", "✓"), ("state", "St"), ("age", "Age"), ("tenant", "Tenant"), ("flow", "Flow"),
                            ("key", "Entity key"), ("category", "Category"), ("attempts", "Try"),
@@ -218,8 +220,8 @@ class ExceptionsScreen(ConsoleScreen):
         app = self.app
         tenant = Text(clip(r.tenant, 16))
         if app.backend.is_production(r.tenant):
-            tenant = Text("◆" + clip(r.tenant, 15), style=f"bold {app.theme_variables.get('status-production', '')}")
-        mark = Text("●", style=f"bold {app.theme_variables.get('accent', '')}") if r.id in self.marked else ""
+            tenant = Text("◆" + clip(r.tenant, 15), style=f"bold {app.palette.get('status-production', '')}")
+        mark = Text("●", style=f"bold {app.palette.get('accent', '')}") if r.id in self.marked else ""
         return [mark, Text(STATE_LABEL.get(r.state, r.state), style=app.status_colour(r.state)),
                 ago(r.created_at, now), tenant, clip(r.flow, 20), clip(r.entity_key, 24),
                 r.error_category or "-", Text(str(r.attempts), justify="right"), clip(r.error_message, 70)]
@@ -238,11 +240,12 @@ class ExceptionsScreen(ConsoleScreen):
                 except Exception:  # the row left the window
                     pass
         self.render_count += 1
+        self.last_render_at = time.perf_counter()
         self._show_bar()
         self._show_preview()
 
     def _show_bar(self) -> None:
-        v = self.app.theme_variables
+        v = self.app.palette
         bar = Text()
         bar.append("/ ", style=f"bold {v.get('accent', '')}")
         bar.append(self.query_text or "(all exceptions)", style="bold" if self.query_text else "dim")

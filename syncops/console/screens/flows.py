@@ -62,7 +62,7 @@ class FlowsScreen(ConsoleScreen):
     def _show(self, rows: list[FlowRow]) -> None:
         self.rows = rows
         app = self.app
-        v = app.theme_variables
+        v = app.palette
         now = app.clock()
         table = self.query_one("#flow-table", DataTable)
         cursor = table.cursor_row

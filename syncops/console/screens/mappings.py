@@ -79,7 +79,7 @@ class MappingsScreen(ConsoleScreen):
         table = self.query_one("#unmapped", DataTable)
         table.clear()
         for i, u in enumerate(self.unmapped):
-            tenant = Text(u.tenant, style=f"bold {app.theme_variables.get('status-production', '')}") \
+            tenant = Text(u.tenant, style=f"bold {app.palette.get('status-production', '')}") \
                 if app.backend.is_production(u.tenant) else u.tenant
             table.add_row(Text(f"{u.count:,}", justify="right", style=app.status_colour("failed")), tenant,
                           u.map_name, u.value, clip(", ".join(sorted(set(u.flows))), 40), key=str(i))

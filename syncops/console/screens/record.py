@@ -101,7 +101,7 @@ class RecordScreen(ConsoleScreen):
         app = self.app
         production = app.backend.is_production(r.tenant)
         self.set_class(production, "production")
-        v = app.theme_variables
+        v = app.palette
         summary = self.query_one("#summary", Static)
         text = Text()
         text.append(f"#{r.id}  ", style="bold")
@@ -117,6 +117,8 @@ class RecordScreen(ConsoleScreen):
             text.append("\n")
             text.append(f"[{r.error_category or '?'}] ", style=f"bold {v.get('error', '')}")
             text.append(clip(r.error_message, 300))
+            if r.error_map:
+                text.append("  (m: add the mapping)", style="dim")
         if r.resolution:
             text.append(f"\nresolution: {r.resolution}")
         summary.update(text)
@@ -159,7 +161,7 @@ class RecordScreen(ConsoleScreen):
         out.append(", ".join(f"{role} -> {name}" for role, name in roles.items()) or "none")
         out.append("\n")
         if r.error_map:
-            out.append("\nblocked: ", style=f"bold {self.app.theme_variables.get('error', '')}")
+            out.append("\nblocked: ", style=f"bold {self.app.palette.get('error', '')}")
             out.append(f"{r.error_value!r} is not in map {r.error_map} (m adds it, prefilled)\n")
         applied = self._applied_from_attempts(d)
         out.append("\napplied on the last attempt:\n", style="bold")

@@ -59,8 +59,8 @@ class BulkModal(ModalScreen[BulkDecision | None]):
         with box:
             yield Static(f"{self.action} {self.scope}: counting…", id="summary")
             yield Input(placeholder="reason (required, kept in the audit trail)" if self.spec.reason_required
-                        else "reason (optional)", id="reason")
-            yield Input(placeholder="", id="typed", classes="hidden")
+                        else "reason (optional)", id="reason", compact=True)
+            yield Input(placeholder="", id="typed", classes="hidden", compact=True)
             yield Label("", id="problem")
             yield Static("enter: confirm   esc: cancel", classes="hint")
 

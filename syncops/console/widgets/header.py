@@ -49,7 +49,7 @@ class StatusHeader(Static):
         self.update(self.render_state(state))
 
     def render_state(self, s: HeaderState) -> Text:
-        v = self.app.theme_variables
+        v = self.app.palette
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(s.title, style=f"bold {v.get('accent', '')}")
         if s.partner:

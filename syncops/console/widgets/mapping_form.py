@@ -43,9 +43,12 @@ class MappingModal(ModalScreen[MappingChoice | None]):
         if self.production:
             box.border_subtitle = f"PRODUCTION: {self.tenant}"
         with box:
-            yield Input(self.map_name, placeholder="map name (e.g. pos_to_web_sku)", id="map")
-            yield Input(self.source, placeholder="source value", id="source")
-            yield Input(placeholder="target value", id="target")
+            yield Label("map")
+            yield Input(self.map_name, placeholder="map name (e.g. pos_to_web_sku)", id="map", compact=True, classes="-field")
+            yield Label("source value (as the source system sends it)")
+            yield Input(self.source, placeholder="source value", id="source", compact=True, classes="-field")
+            yield Label("target value (as the target system expects it)")
+            yield Input(placeholder="target value", id="target", compact=True, classes="-field")
             yield Static("", id="blocked")
             yield Label("", id="problem")
             yield Static("enter: next   esc: cancel", classes="hint", id="hint")

@@ -30,7 +30,7 @@ class ReasonModal(ModalScreen[str | None]):
             box.border_subtitle = f"PRODUCTION: {self.production}"
         with box:
             yield Static(self.prompt, id="prompt")
-            yield Input(placeholder=self.placeholder, id="reason")
+            yield Input(placeholder=self.placeholder, id="reason", compact=True)
             yield Label("", id="problem")
             yield Static("enter: confirm   esc: cancel", classes="hint")
 
