@@ -166,7 +166,13 @@ class Engine:
                  endpoints=len(self.dispatchers))
 
     async def _build(self) -> None:
+        import logging
+
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        # A poll that outlasts its interval is skipped by design (max_instances=1); APScheduler
+        # would warn about it on stderr, which in embedded mode is the console's screen.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
         await self._refresh_controls()
         await self._refresh_maps()

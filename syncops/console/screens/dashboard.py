@@ -44,6 +44,10 @@ def display_state(h: FlowHealth, oldest_age: float | None) -> str:
     return h.state
 
 
+def _fingerprint(value: Any) -> Any:
+    return (value.plain, str(value.style), tuple(map(str, value.spans))) if isinstance(value, Text) else value
+
+
 class DashboardScreen(ConsoleScreen):
     AUTO_FOCUS = "#flows"
     BINDINGS: ClassVar[list[Binding]] = [
@@ -61,6 +65,7 @@ class DashboardScreen(ConsoleScreen):
         self.health: Health | None = None
         self.loaded_at = 0.0
         self.minute = 0
+        self._shown: dict[tuple[str, str], Any] = {}
         self.last_render_at = 0.0  # perf_counter() of the last table update (for the benchmark)
 
     def compose(self) -> ComposeResult:
@@ -142,14 +147,21 @@ class DashboardScreen(ConsoleScreen):
             if keys != existing:
                 cursor = table.cursor_row
                 table.clear()
+                self._shown = {}
                 for key, h in zip(keys, health.flows):
-                    table.add_row(*self._cells(h, now), key=key)
+                    cells = self._cells(h, now)
+                    table.add_row(*cells, key=key)
+                    self._shown.update({(key, col): _fingerprint(v) for (col, _l), v in zip(COLUMNS, cells)})
                 if health.flows:
                     table.move_cursor(row=min(cursor, len(health.flows) - 1))
             else:
+                # Only cells whose text changed: most ticks move a few clocks, nothing else.
                 for key, h in zip(keys, health.flows):
                     for (col, _label), value in zip(COLUMNS, self._cells(h, now)):
-                        table.update_cell(key, col, value)
+                        mark = _fingerprint(value)
+                        if self._shown.get((key, col)) != mark:
+                            self._shown[(key, col)] = mark
+                            table.update_cell(key, col, value)
         states = [display_state(h, None if h.oldest_age is None else h.oldest_age + (now - self.loaded_at))
                   for h in health.flows]
         crit, warn = states.count(CRITICAL), states.count(WARNING)
