@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from syncops.cli.context import open_context
-from syncops.cli.output import ago, emit_json, table
+from syncops.cli.errors import CliError
+from syncops.cli.output import emit_json, table
 
 
 def list_(args: argparse.Namespace) -> int:
@@ -21,11 +22,24 @@ def list_(args: argparse.Namespace) -> int:
     return 0
 
 
+def _known_map(ctx, tenant: str, map_name: str) -> None:
+    """With a config loaded, refuse names no flow can use: a typo must not silently "work"."""
+    if ctx.config is None:
+        return
+    t = ctx.tenant(tenant)
+    if t is None:
+        raise CliError(f"tenant {tenant!r} is not in {ctx.config.source_path}; tenants: {', '.join(ctx.config.tenants)}")
+    used = set(t.mappings) | {m for f in t.flows.values() for m in dict(f.mappings).values()}
+    if map_name not in used:
+        raise CliError(f"tenant {tenant} has no map {map_name!r}; maps: {', '.join(sorted(used)) or 'none'}")
+
+
 def set_(args: argparse.Namespace) -> int:
     from syncops.services.actor import Actor
     from syncops.services.mappings import set_entry
 
     ctx = open_context(args)
+    _known_map(ctx, args.tenant, args.map)
     released = set_entry(ctx.store, args.tenant, args.map, args.source, args.target, actor=Actor.current(),
                          release=args.release, reason=args.reason)
     print(f"{args.map}: {args.source} -> {args.target} saved"

@@ -167,12 +167,12 @@ def _act(args: argparse.Namespace, action: str) -> int:
     has_filters = any([args.tenant, args.flow, args.state, args.category, args.key, args.error,
                        args.older_than, args.error_map, args.error_value])
     if args.ids and not has_filters:
-        from syncops.services.actions import _check, spec
+        from syncops.services.actions import check_transition, spec
         from syncops.store.queries import get_record
 
         # Check every id before acting on any: a typo in the third id must not leave the first two changed.
         for rid in args.ids:
-            _check(get_record(ctx.store, rid), rid, None, spec(action).from_states, action)
+            check_transition(get_record(ctx.store, rid), rid, None, spec(action).from_states, action)
         results = []
         for rid in args.ids:
             row = act(ctx.store, action, rid, actor=actor, reason=args.reason)
@@ -235,7 +235,8 @@ def _run_editor(text: str) -> str:
 
 
 def edit(args: argparse.Namespace) -> int:
-    from syncops.services.actions import ActionError, canonical_json, edit_payload, payload_diff, validate_edit
+    from syncops.services.actions import (ActionError, canonical_json, edit_payload, normalised, payload_diff,
+                                          reveal_pii, validate_edit)
     from syncops.services.actor import Actor
     from syncops.store.queries import get_record
 
@@ -246,6 +247,9 @@ def edit(args: argparse.Namespace) -> int:
         text = Path(args.file).read_text(encoding="utf-8")
         validate_edit(row.entity, text)  # raises with the problem; nothing changed
     else:
+        if _masked(row.entity, original, False) != original:
+            # Editing needs the real customer data on screen: that is a reveal, so audit it.
+            reveal_pii(ctx.store, row.id, actor=Actor.current(), reason="records edit opened the payload in $EDITOR")
         text = canonical_json(original)
         while True:
             text = _run_editor(text)
@@ -257,10 +261,7 @@ def edit(args: argparse.Namespace) -> int:
                 if not sys.stdin.isatty() or not confirm("edit again?", assume_yes=False):
                     raise CliError("edit abandoned; nothing was changed") from None
     new_payload, _ = validate_edit(row.entity, text)
-    try:  # compare normalised forms: saving the editor untouched must not add defaults and retry
-        baseline, _ = validate_edit(row.entity, original)
-    except ActionError:
-        baseline = original
+    baseline = normalised(row.entity, original)  # an untouched editor must not add defaults and retry
     if new_payload == baseline:
         print("payload unchanged; nothing to do")
         return 0

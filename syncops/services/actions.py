@@ -71,7 +71,7 @@ def snapshot(row: Any) -> dict[str, Any]:
             "error_category": row.error_category}
 
 
-def _check(row: Any, record_id: int, expected_version: int | None, allowed: tuple[str, ...], what: str) -> None:
+def check_transition(row: Any, record_id: int, expected_version: int | None, allowed: tuple[str, ...], what: str) -> None:
     if row is None:
         raise RecordNotFound(record_id)
     if expected_version is not None and row.version != expected_version:
@@ -96,7 +96,7 @@ def act(store: Store, action: str, record_id: int, *, actor: Actor,
     now = store.clock()
     with store.write() as conn:
         row = conn.execute(select(R).where(R.c.id == record_id)).first()
-        _check(row, record_id, expected_version, s.from_states, action)
+        check_transition(row, record_id, expected_version, s.from_states, action)
         values = transition_values(s, now, reason)
         res = conn.execute(R.update().where(R.c.id == record_id, R.c.version == row.version)
                            .values(version=row.version + 1, **values))
@@ -136,6 +136,18 @@ def validate_edit(entity: str, payload: Any) -> tuple[dict[str, Any], str]:
     return model.model_dump(mode="json"), model.entity_key()
 
 
+def normalised(entity: str, payload: Any) -> Any:
+    """The payload as the model would store it (defaults filled in), or as is if it is invalid.
+
+    Connectors may store payloads without the model's defaults; comparing normalised forms
+    keeps an untouched edit from becoming a new revision and a retry.
+    """
+    try:
+        return validate_edit(entity, payload)[0]
+    except ActionError:
+        return payload
+
+
 def edit_payload(store: Store, record_id: int, payload: Any, *, actor: Actor, reason: str | None,
                  expected_version: int | None) -> Any:
     """Replace a record's payload (validated), keep the old version and its diff, and retry it."""
@@ -145,10 +157,10 @@ def edit_payload(store: Store, record_id: int, payload: Any, *, actor: Actor, re
     now = store.clock()
     with store.write() as conn:
         row = conn.execute(select(R).where(R.c.id == record_id)).first()
-        _check(row, record_id, expected_version, EDITABLE_STATES, "edit")
+        check_transition(row, record_id, expected_version, EDITABLE_STATES, "edit")
         new_payload, new_key = validate_edit(row.entity, payload)
         old_payload = json.loads(row.payload)
-        if new_payload == old_payload:
+        if new_payload == normalised(row.entity, old_payload):
             raise ActionError("the payload is unchanged; nothing to save")
         diff = payload_diff(old_payload, new_payload)
         has_versions = conn.execute(select(V.c.id).where(V.c.record_id == record_id).limit(1)).first()

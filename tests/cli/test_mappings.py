@@ -79,7 +79,6 @@ def test_set_without_release_leaves_records_failed(cli, seed, blocked) -> None:
 
 def test_list_shows_config_and_operator_entries(cli, seed) -> None:
     assert cli("mappings", "set", "--tenant", "acme", "sku_map", "CAP-BLK", "CAP-BLACK").code == 0
-    assert cli("mappings", "set", "--tenant", "acme", "loc_map", "L1", "store-1").code == 0
     r = cli("mappings", "list", "--tenant", "acme")
     assert r.code == 0, r.err
     rows = [l.split() for l in r.out.splitlines()]
@@ -91,6 +90,15 @@ def test_list_shows_config_and_operator_entries(cli, seed) -> None:
         ("CAP-BLK", "CAP-BLACK", "store"), ("MUG-WHITE", "MUG-WHITE", "config"),
         ("TSHIRT-RED-M", "TSHIRT-RED-M", "config")}
     json.dumps(entries)
+
+
+def test_a_map_or_tenant_the_config_does_not_know_is_refused(cli) -> None:
+    r = cli("mappings", "set", "--tenant", "acme", "sku_mpa", "CAP-BLK", "CAP-BLACK")
+    assert r.code == 1 and "no map 'sku_mpa'" in r.err and "sku_map" in r.err
+    r = cli("mappings", "set", "--tenant", "acme-typo", "sku_map", "CAP-BLK", "CAP-BLACK")
+    assert r.code == 1 and "tenant 'acme-typo'" in r.err
+    assert cli("mappings", "list", "--tenant", "acme", "--json").json() == [
+        e for e in cli("mappings", "list", "--tenant", "acme", "--json").json() if e["origin"] == "config"]
 
 
 def test_an_operator_entry_overrides_the_config(cli) -> None:
