@@ -21,6 +21,7 @@ class DemoRuntime:
     async def start(self) -> None:
         self.world.activity.backlog()
         self.world.start()
+        self.engine.url_overrides = self.world.url_overrides  # ports exist only once started
         await self.engine.start()
         self._activity = asyncio.create_task(self.world.run())
 
@@ -56,8 +57,7 @@ def main_demo_console(args: argparse.Namespace) -> int:
 
     def factory(ctx: Any) -> DemoRuntime:
         world = World(ctx.config, profile=getattr(args, "profile", None) or "demo")
-        engine = Engine(ctx.config, ctx.store, url_overrides=world.url_overrides, log=log, mode="embedded",
-                        **world.profile.engine)
+        engine = Engine(ctx.config, ctx.store, log=log, mode="embedded", **world.profile.engine)
         return DemoRuntime(world, engine)
 
     code = console.run(args, engine_factory=factory)
