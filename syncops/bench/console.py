@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -130,20 +129,18 @@ async def _measure_peer(rows: int) -> dict[str, Any]:
     return {"rows": rows, "seconds": seconds, "rss_mb": _rss_mb()}
 
 
-def _subprocess(args: list[str], timeout: float | None) -> dict[str, Any] | None:
+def _subprocess(args: list[str], timeout: float | None, stream_stderr: bool = False) -> dict[str, Any] | None:
     try:
-        proc = subprocess.run([sys.executable, "-m", "syncops.bench.console", *args], capture_output=True,
-                              text=True, timeout=timeout)
+        proc = subprocess.run([sys.executable, "-m", "syncops.bench.console", *args], stdout=subprocess.PIPE,
+                              stderr=None if stream_stderr else subprocess.PIPE, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return None
     if proc.returncode != 0:
-        raise RuntimeError(f"benchmark step failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"benchmark step failed:\n{(proc.stderr or '')[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from syncops.bench.console_store import build
-
     result: dict[str, Any] = {"records": args.records, "exceptions": args.exceptions}
     tmp = None
     if args.store:
@@ -153,8 +150,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         tmp = tempfile.TemporaryDirectory(prefix="syncops-bench-console-")
         path = Path(tmp.name) / "bench.db"
         t = time.perf_counter()
-        progress = None if args.json else (lambda m: print(m, file=sys.stderr))
-        build(path, records=args.records, exceptions=args.exceptions, progress=progress).close()
+        # In its own process too: ru_maxrss survives fork+exec on Linux, so every process the
+        # measurements run in must come from a small parent.
+        _subprocess(["--build", str(path), "--records", str(args.records), "--exceptions", str(args.exceptions)]
+                    + (["--json"] if args.json else []), timeout=1800, stream_stderr=True)
         result["store_build_s"] = time.perf_counter() - t
     result["store_mb"] = path.stat().st_size / 1e6
     try:
@@ -217,15 +216,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     p.add_argument("--measure", help=argparse.SUPPRESS)
     p.add_argument("--peer", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--build", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.exceptions is None:
+        args.exceptions = args.records // 5
+    if args.build:
+        from syncops.bench.console_store import build
+
+        progress = None if args.json else (lambda m: print(m, file=sys.stderr))
+        build(Path(args.build), records=args.records, exceptions=args.exceptions, progress=progress).close()
+        print(json.dumps({"built": args.build}))
+        return 0
     if args.measure:
         print(json.dumps(asyncio.run(_measure_console(Path(args.measure), args.idle))))
         return 0
     if args.peer:
         print(json.dumps(asyncio.run(_measure_peer(args.peer))))
         return 0
-    if args.exceptions is None:
-        args.exceptions = args.records // 5
     result = run(args)
     if args.json:
         result["verdicts"] = {name: verdict for name, _v, _t, verdict in _verdicts(result["console"])}

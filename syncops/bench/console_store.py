@@ -27,7 +27,8 @@ DAYS = 30
 TENANTS = [
     ("acme-outdoor", True, [("inventory-pos-to-web", "inventory", "web"), ("web-orders-to-erp", "order", "erp"),
                             ("store-sales-to-erp", "order", "erp"), ("prices-erp-to-web", "price", "web")]),
-    ("bella-boutique", False, [("inventory-pos-to-web", "inventory", "web"), ("products-pos-to-web", "product", "web")]),
+    ("bella-boutique", False, [("inventory-pos-to-web", "inventory", "web"),
+                               ("products-pos-to-web", "product", "web")]),
     ("cobalt-cycles", False, [("inventory-pos-to-web", "inventory", "web"), ("web-orders-to-erp", "order", "erp"),
                               ("returns-pos-to-erp", "return", "erp")]),
 ]

@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from typing import Any, Callable, ClassVar, Iterable, TypeVar
 
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, get_current_worker
 
 from syncops.console import themes as theme_files
@@ -35,9 +34,6 @@ from syncops.services.actor import Actor
 from syncops.store.db import Store
 
 T = TypeVar("T")
-
-SCREEN_KEYS = {"dashboard": "1", "exceptions": "2", "mappings": "3", "flows": "4", "audit": "5"}
-
 
 class SyncopsConsole(App[int]):
     CSS_PATH = "console.tcss"
@@ -75,6 +71,7 @@ class SyncopsConsole(App[int]):
         self._engine_failed: str | None = None
         self._marker: Any = None
         self._tick_timer: Any = None
+        self._tick_gen = 0
         self._requested_theme = theme
         self._env = dict(os.environ if env is None else env)
         from syncops.themes_path import theme_dirs as default_dirs
@@ -137,8 +134,16 @@ class SyncopsConsole(App[int]):
     def _watch_theme(self, theme_name: str) -> None:
         super()._watch_theme(theme_name)
         if self.is_running:
+            # Table cells carry colours baked in from the old theme: draw them again.
             self.title = self.branding.product_title
-            self.update_header()
+            self.call_after_refresh(self._redraw_for_theme)
+
+    def _redraw_for_theme(self) -> None:
+        self.update_header()
+        reload = getattr(self.screen, "reload", None)
+        if reload is not None:
+            reload()
+        self.refresh_now()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -224,6 +229,8 @@ class SyncopsConsole(App[int]):
             if done is not None and not get_current_worker().is_cancelled:
                 deliver(done, result)
 
+        # Actions are never exclusive: a second one must not hide the first one's outcome.
+        exclusive = exclusive and group != "action"
         return node.run_worker(job, thread=True, group=group, exclusive=exclusive, exit_on_error=False)
 
     def report_error(self, exc: BaseException) -> None:
@@ -231,6 +238,12 @@ class SyncopsConsole(App[int]):
         message = str(exc) or type(exc).__name__
         self.notify(message if expected else f"{type(exc).__name__}: {message}",
                     title="not done" if expected else "unexpected error", severity="error", timeout=10)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Jumping away under an open dialog would drop it (and its callback) half done.
+        if action in ("go", "about", "help") and isinstance(self.screen, ModalScreen):
+            return False
+        return True
 
     def allow_write(self) -> bool:
         if self.read_only:
@@ -240,12 +253,17 @@ class SyncopsConsole(App[int]):
 
     # --- the live tick ----------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="tick", exit_on_error=False)
-    def _tick(self, force: bool = False) -> None:
-        """Header facts every tick; the active screen's poll only when the store changed.
+    def _start_tick(self, force: bool = False) -> None:
+        """Start one tick now (on the event loop: it captures the screen the tick is for)."""
+        self._tick_gen += 1
+        self._tick(self.screen, force, self._tick_gen)
 
-        Re-armed only after it finishes, so a slow store delays the next tick instead of
-        stacking queries on top of each other.
+    @work(thread=True, exclusive=True, group="tick", exit_on_error=False)
+    def _tick(self, screen: Screen, force: bool, gen: int) -> None:
+        """Header facts every tick; the screen's poll (its own judgement of what to re-read).
+
+        The next tick is armed only after this one finished, so a slow store delays the next
+        tick instead of stacking queries on top of each other.
         """
         try:
             marker = self.backend.marker()
@@ -253,23 +271,19 @@ class SyncopsConsole(App[int]):
             breakers = self.backend.breakers()
             changed = force or marker != self._marker
             self._marker = marker
-            screen = self.screen
             poll = getattr(screen, "poll", None)
             data = poll(changed) if poll is not None else None
-            self.call_from_thread(self._after_tick, engine, breakers, screen, data, changed and not force)
-        except EXPECTED_ERRORS as exc:
-            self.call_from_thread(self.report_error, exc)
-            self.call_from_thread(self._schedule_tick)
-        except RuntimeError:  # closing
+            self.call_from_thread(self._after_tick, gen, engine, breakers, screen, data, changed and not force)
+        except RuntimeError:  # the app is closing
             pass
-        except Exception as exc:
+        except Exception as exc:  # EXPECTED_ERRORS and bugs alike: say so, keep ticking
             try:
                 self.call_from_thread(self.report_error, exc)
-                self.call_from_thread(self._schedule_tick)
+                self.call_from_thread(self._schedule_tick, gen)
             except RuntimeError:
                 pass
 
-    def _after_tick(self, engine: Any, breakers: Any, screen: Screen, data: Any, changed: bool) -> None:
+    def _after_tick(self, gen: int, engine: Any, breakers: Any, screen: Screen, data: Any, changed: bool) -> None:
         self._engine = engine
         self._breakers = breakers
         self.update_header()
@@ -277,17 +291,21 @@ class SyncopsConsole(App[int]):
             screen.show_poll(data)
         elif changed and screen.is_attached and hasattr(screen, "store_changed"):
             screen.store_changed()
-        self._schedule_tick()
+        self._schedule_tick(gen)
 
-    def _schedule_tick(self) -> None:
-        if self.live and self.refresh_interval is not None:
-            self._tick_timer = self.set_timer(self.refresh_interval, self._tick, name="tick")
-
-    def refresh_now(self) -> None:
-        """After an action: reload the active screen and the header at once."""
+    def _schedule_tick(self, gen: int) -> None:
+        # Only the newest tick re-arms: a superseded one (refresh_now while it ran) just ends.
+        if gen != self._tick_gen or not self.live or self.refresh_interval is None:
+            return
         if self._tick_timer is not None:
             self._tick_timer.stop()
-        self._tick(force=True)
+        self._tick_timer = self.set_timer(self.refresh_interval, self._start_tick, name="tick")
+
+    def refresh_now(self) -> None:
+        """After an action or a screen change: reload the active screen and the header at once."""
+        if self._tick_timer is not None:
+            self._tick_timer.stop()
+        self._start_tick(force=True)
 
     def toggle_live(self) -> None:
         self.live = not self.live

@@ -160,3 +160,41 @@ def test_hangup_exits_cleanly(make_app):
         return app.return_code
 
     assert run(scenario()) == 129
+
+
+def test_external_editor_without_a_terminal_says_so(make_app, store):
+    with store.read() as conn:
+        rid = conn.execute(select(R.c.id).where(R.c.state == "failed")).scalars().first()
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            app.open_record(rid)
+            await settle(pilot)
+            await pilot.press("E")
+            await settle(pilot)
+            assert isinstance(app.screen, RecordScreen)
+            assert any("external editor" in n.message for n in app._notifications)
+
+    run(scenario())
+
+
+def test_number_keys_do_not_jump_away_from_an_open_dialog(make_app):
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("4", "p")
+            await settle(pilot)
+            dialog = app.screen
+            await pilot.press("escape")  # cancel, then try again with a digit
+            await settle(pilot)
+            await pilot.press("p")
+            await settle(pilot)
+            dialog = app.screen
+            await pilot.press("1")  # typed into the reason box, not a jump
+            await settle(pilot)
+            assert app.screen is dialog and dialog.query_one("#reason").value == "1"
+
+    run(scenario())

@@ -24,7 +24,10 @@ class AboutScreen(ModalScreen[None]):
             lines.append(f"provided by {b.partner_name}")
         if b.support_contact:
             lines.append(f"support: {b.support_contact}")
-        lines += ["", f"syncops {__version__}", f"store: {app.backend.store.url}",
+        from sqlalchemy.engine import make_url
+
+        store = make_url(app.backend.store.url).render_as_string(hide_password=True)
+        lines += ["", f"syncops {__version__}", f"store: {store}",
                   f"config: {getattr(app.backend.config, 'source_path', None) or '(none)'}",
                   f"theme: {app.theme}", f"actor: {app.backend.actor}",
                   "mode: READ-ONLY" if app.read_only else "mode: read-write"]

@@ -132,7 +132,8 @@ class ExceptionsScreen(ConsoleScreen):
         return (row.id, row.id) if sort == "id" else (getattr(row, SORTS[sort].key), row.id)
 
     def _fetcher(self) -> Any:
-        backend, f, sort, desc, size = self.app.backend, self.filter, self.store_sort, self.descending, self.app.page_size
+        backend, f, sort, desc = self.app.backend, self.filter, self.store_sort, self.descending
+        size = self.app.page_size
 
         def fetch(after: Any, forward: bool) -> Any:
             return backend.exceptions_page(f, sort=sort, descending=desc if forward else not desc, after=after,
@@ -256,7 +257,10 @@ class ExceptionsScreen(ConsoleScreen):
             bar.append("counting…" if self.total is None else f"{self.total:,} matching",
                        style="dim" if self.total is None else "bold")
         arrow = {True: "↓", False: "↑"}[self.descending]
-        label = ("newest first" if self.descending else "oldest first") if self.sort == "age" else f"{self.sort} {arrow}"
+        if self.sort == "age":
+            label = "newest first" if self.descending else "oldest first"
+        else:
+            label = f"{self.sort} {arrow}"
         bar.append(f"  │ sort {label}")
         if self.marked:
             bar.append(f"  │ {len(self.marked)} marked", style=f"bold {v.get('accent', '')}")
@@ -292,9 +296,12 @@ class ExceptionsScreen(ConsoleScreen):
         if event.data_table.id != "records":
             return
         self._show_preview()
-        if event.cursor_row >= len(self.window.rows) - NEAR_END:
+        near = max(1, min(NEAR_END, self.window.page_size // 4))
+        # The table's cursor now, not the event's: a re-render passes through row 0 on the way.
+        row = event.data_table.cursor_row
+        if row >= len(self.window.rows) - near:
             self._load_more()
-        elif event.cursor_row < NEAR_END // 2:
+        elif row < near:
             self._load_previous()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -150,7 +150,8 @@ class RecordScreen(ConsoleScreen):
         self._render_audit(d)
 
     def _syntax(self, text: str, lexer: str) -> Any:
-        return syntax(text, lexer, ansi=self.app.current_theme.ansi, background=self.app.theme_variables.get("background"))
+        app = self.app
+        return syntax(text, lexer, ansi=app.current_theme.ansi, background=app.theme_variables.get("background"))
 
     def _mappings_text(self, d: RecordDetail) -> Text:
         r = d.record

@@ -46,7 +46,11 @@ class StatusHeader(Static):
 
     def show(self, state: HeaderState) -> None:
         self.state = state
-        self.update(self.render_state(state))
+        text = self.render_state(state)
+        # Unchanged text: no repaint (this runs every second on an idle console).
+        if getattr(self, "_last", None) != (text.plain, tuple(map(str, text.spans))):
+            self._last = (text.plain, tuple(map(str, text.spans)))
+            self.update(text)
 
     def render_state(self, s: HeaderState) -> Text:
         v = self.app.palette
@@ -64,7 +68,7 @@ class StatusHeader(Static):
         if not s.live:
             t.append("  ")
             t.append(" PAUSED ", style="bold reverse")
-        t.append("  " + time.strftime("%H:%M:%SZ", time.gmtime(s.now)), style="dim")
+        t.append("  " + time.strftime("%H:%MZ", time.gmtime(s.now)), style="dim")
         t.append("\n")
         t.append("breakers: ", style="dim")
         if not s.breakers:
@@ -73,7 +77,8 @@ class StatusHeader(Static):
         for i, ((tenant, endpoint), b) in enumerate(order):
             if i:
                 t.append(" · ", style="dim")
-            colour = {"open": v.get("error", ""), "half_open": v.get("warning", "")}.get(b.breaker, v.get("success", ""))
+            colours = {"open": v.get("error", ""), "half_open": v.get("warning", "")}
+            colour = colours.get(b.breaker, v.get("success", ""))
             t.append(f"{tenant}/{endpoint} ")
             t.append(b.breaker.replace("_", "-"), style=f"bold {colour}")
         return t

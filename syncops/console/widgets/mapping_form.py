@@ -44,7 +44,8 @@ class MappingModal(ModalScreen[MappingChoice | None]):
             box.border_subtitle = f"PRODUCTION: {self.tenant}"
         with box:
             yield Label("map")
-            yield Input(self.map_name, placeholder="map name (e.g. pos_to_web_sku)", id="map", compact=True, classes="-field")
+            yield Input(self.map_name, placeholder="map name (e.g. pos_to_web_sku)", id="map", compact=True,
+                        classes="-field")
             yield Label("source value (as the source system sends it)")
             yield Input(self.source, placeholder="source value", id="source", compact=True, classes="-field")
             yield Label("target value (as the target system expects it)")
