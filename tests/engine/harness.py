@@ -63,11 +63,11 @@ class Recorder:
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, config_text: str = CONFIG) -> None:
+    def __init__(self, tmp_path: Path, config_text: str = CONFIG, store_url: str | None = None) -> None:
         path = tmp_path / "syncops.yaml"
         path.write_text(config_text)
         self.config = load_config(path)
-        self.store_url = f"sqlite:///{tmp_path}/store.db"
+        self.store_url = store_url or f"sqlite:///{tmp_path}/store.db"
         self.store = open_store(self.store_url)
         self.square = SquareApp(Faults(), skus=SKUS, locations=["store-1"])
         self.shopify = ShopifyApp(Faults(), skus=SKUS, locations=["store-1", "web"], tax_title="Sales Tax")
@@ -83,13 +83,13 @@ class Harness:
     def urls(self) -> dict[tuple[str, str], str]:
         return {("acme", name): s.url for name, s in self.servers.items()}
 
-    def make_engine(self, **kwargs: Any) -> Engine:
+    def make_engine(self, store: Any = None, **kwargs: Any) -> Engine:
         log = EventLog(quiet=True)
         log.listeners.append(lambda event, fields: self.events.append((event, fields)))
         opts = dict(idle_poll=0.05, control_every=0.1, heartbeat_every=0.5, maintenance_every=0.2,
                     breaker_cooldown=0.3)
         opts.update(kwargs)
-        return Engine(self.config, self.store, url_overrides=self.urls, log=log, **opts)
+        return Engine(self.config, store or self.store, url_overrides=self.urls, log=log, **opts)
 
     async def start(self, **kwargs: Any) -> Engine:
         self.engine = self.make_engine(**kwargs)
