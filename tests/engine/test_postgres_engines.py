@@ -11,7 +11,7 @@ import asyncio
 from syncops.store.db import open_store
 
 from tests.conftest import POSTGRES
-from tests.engine.harness import Harness, states, until
+from tests.engine.harness import CONFIG, Harness, states, until
 
 if POSTGRES:
 
@@ -22,7 +22,9 @@ if POSTGRES:
         with fresh.engine.begin() as conn:
             SQLModel.metadata.drop_all(conn)
         fresh.close()
-        h = Harness(tmp_path, store_url=postgres_url)
+        # Small batches, so both engines get a share to claim.
+        h = Harness(tmp_path, CONFIG.replace("      - name: web-orders\n", "      - name: web-orders\n        batch_size: 2\n"),
+                    store_url=postgres_url)
         second_store = open_store(postgres_url)
         try:
             async def scenario():
