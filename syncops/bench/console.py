@@ -145,6 +145,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = None
     if args.store:
         path = Path(args.store)
+        if not path.is_file():
+            raise SystemExit(f"syncops bench console: --store {path}: no such file (build one with --keep)")
         result["store_build_s"] = None
     else:
         tmp = tempfile.TemporaryDirectory(prefix="syncops-bench-console-")

@@ -23,6 +23,8 @@ def run(args: argparse.Namespace, *, engine_factory: Callable[[Any], Any] | None
     try:
         engine = None
         attach = bool(getattr(args, "attach", False))
+        if engine_factory is None and ctx.config is not None and any(t.flows for t in ctx.config.tenants.values()):
+            engine_factory = embedded_engine
         if engine_factory is not None and not attach and live_engine(ctx.store) is None:
             engine = engine_factory(ctx)
         from syncops.console.app import SyncopsConsole
@@ -33,3 +35,22 @@ def run(args: argparse.Namespace, *, engine_factory: Callable[[Any], Any] | None
         return app.return_code or 0
     finally:
         ctx.store.close()
+
+
+def embedded_engine(ctx: Any) -> Any:
+    """The engine for `syncops` on a shop PC: same process, events to a log file.
+
+    stderr is the console's screen, so the engine writes its one-line events to
+    syncops-engine.log in the user log directory (see `syncops locate`).
+    """
+    from pathlib import Path
+
+    import platformdirs
+
+    from syncops.engine.events import EventLog
+    from syncops.engine.runtime import Engine
+
+    folder = Path(platformdirs.user_log_dir("syncops"))
+    folder.mkdir(parents=True, exist_ok=True)
+    log = EventLog(open(folder / "syncops-engine.log", "a", buffering=1, encoding="utf-8"))
+    return Engine(ctx.config, ctx.store, log=log, mode="embedded")

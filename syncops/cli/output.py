@@ -4,32 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any, Sequence
 
-
-def ago(ts: float | None, now: float | None = None) -> str:
-    if ts is None:
-        return "-"
-    return duration((now or time.time()) - ts)
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
-
-
-def clip(text: Any, width: int) -> str:
-    s = "" if text is None else str(text).replace("\n", " ")
-    return s if len(s) <= width else s[: max(0, width - 1)] + "…"
+from syncops.textfmt import ago, clip, duration  # noqa: F401 - re-exported for the commands
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out=None) -> None:

@@ -4,24 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from syncops.textfmt import ago, clip, duration  # noqa: F401 - re-exported for the screens
+
 BLOCKS = " ▁▂▃▄▅▆▇█"
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
-
-
-def ago(ts: float | None, now: float) -> str:
-    return "-" if ts is None else duration(now - ts)
 
 
 def until(ts: float | None, now: float) -> str:
@@ -38,11 +23,6 @@ def seconds(value: float | None) -> str:
     if value < 10:
         return f"{value:.1f}s"
     return duration(value)
-
-
-def clip(text: Any, width: int) -> str:
-    s = "" if text is None else " ".join(str(text).split())
-    return s if len(s) <= width else s[: max(0, width - 1)] + "…"
 
 
 def sparkline(values: Sequence[int], width: int | None = None) -> str:

@@ -23,13 +23,13 @@ STATE_ALIASES = {"retry": "retry_wait", "retrying": "retry_wait", "wait": "retry
                  "fail": "failed", "inflight": "in_flight", "in-flight": "in_flight"}
 CATEGORY_ALIASES = {"map": "mapping", "ratelimit": "rate_limit", "rate": "rate_limit", "429": "rate_limit",
                     "down": "unavailable", "5xx": "unavailable", "dup": "duplicate"}
-KEYS = ("cat", "tenant", "flow", "key", "state", "err", "map", "value", "id", "age")
+KEYS = ("cat", "tenant", "flow", "key", "state", "err", "sig", "map", "value", "id", "age")
 _KEY_ALIASES = {"category": "cat", "t": "tenant", "f": "flow", "k": "key", "s": "state", "error": "err",
-                "ids": "id"}
+                "ids": "id", "signature": "sig"}
 _TERM = re.compile(r"^(?P<key>[a-z_]+)(?P<op>:|>=|<=|>|<)(?P<value>.*)$", re.S)
 
 HELP = ('cat:mapping  tenant:NAME  flow:NAME  key:TSHIRT*  state:failed  age>1h  age<10m  '
-        'err:"text"  map:NAME  value:V  id:12,13  free text')
+        'err:"text"  sig:"signature"  map:NAME  value:V  id:12,13  free text')
 
 
 class QueryError(ValueError):
@@ -117,7 +117,7 @@ def parse(text: str, *, default_states: tuple[str, ...] = EXCEPTION_STATES) -> P
                 raise QueryError(f"id: expected record numbers like id:12,13, got {value!r}") from None
         else:
             target = {"tenant": "tenant", "flow": "flow", "key": "key_pattern", "err": "error_text",
-                      "map": "error_map", "value": "error_value"}[key]
+                      "sig": "signature", "map": "error_map", "value": "error_value"}[key]
             fields[target] = value
     if free:
         fields["text"] = " ".join(free)
@@ -152,6 +152,8 @@ def unparse(f: RecordFilter, *, default_states: tuple[str, ...] = EXCEPTION_STAT
         parts.append(f"value:{_quote(f.error_value)}")
     if f.error_text:
         parts.append(f'err:"{f.error_text}"')
+    if f.signature:
+        parts.append(f'sig:"{f.signature}"')
     if f.older_than is not None:
         parts.append(f"age>{int(f.older_than)}s")
     if f.newer_than is not None:

@@ -29,6 +29,7 @@ class RecordFilter:
     ids: tuple[int, ...] = ()
     error_map: str | None = None
     error_value: str | None = None
+    signature: str | None = None  # exact error signature (a group in the grouped view)
     text: str | None = None  # free text: entity key or error message
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -40,11 +41,11 @@ class RecordFilter:
     def is_empty(self) -> bool:
         return not any([self.tenant, self.flow, self.states, self.categories, self.key_pattern,
                         self.error_text, self.older_than, self.newer_than, self.ids,
-                        self.error_map, self.error_value, self.text])
+                        self.error_map, self.error_value, self.signature, self.text])
 
     def describe(self) -> str:
         parts = []
-        for name in ("tenant", "flow", "key_pattern", "error_text", "error_map", "error_value", "text"):
+        for name in ("tenant", "flow", "key_pattern", "error_text", "error_map", "error_value", "signature", "text"):
             if (v := getattr(self, name)) is not None:
                 parts.append(f"{name}={v}")
         if self.states:
@@ -100,4 +101,6 @@ def where_clauses(f: RecordFilter, now: float) -> list[Any]:
         out.append(c.error_map == f.error_map)
     if f.error_value:
         out.append(c.error_value == f.error_value)
+    if f.signature:
+        out.append(c.error_signature == f.signature)
     return out

@@ -36,7 +36,7 @@ def open_counts(store: Store, tenant: str | None = None) -> dict[tuple[str, str]
     second would make the dashboard the slowest thing on the box.
     """
     stmt = (select(R.c.tenant, R.c.flow, R.c.state, func.count())
-            .where(R.c.state.in_(OPEN_STATES)).group_by(R.c.tenant, R.c.flow, R.c.state))
+            .where(R.c.state.in_(OPEN_STATES)).group_by(R.c.state, R.c.tenant, R.c.flow))
     if tenant:
         stmt = stmt.where(R.c.tenant == tenant)
     out: dict[tuple[str, str], dict[str, int]] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from syncops.console.screens.audit import AuditScreen
-from syncops.console.screens.exceptions import ExceptionsScreen, literal_core
+from syncops.console.screens.exceptions import ExceptionsScreen
 
 from .conftest import run, settle, text_of
 from .fixture_store import ACME, BELLA
@@ -57,7 +57,6 @@ def test_sort_cycles_columns_and_order(make_app):
 
 
 def test_grouping_by_signature_and_drilling_into_a_group(make_app):
-    assert literal_core("sku <v> not in map to_erp_sku (field lines[<n>].sku)") == "not in map to_erp_sku (field lines["
 
     async def scenario():
         app = make_app()

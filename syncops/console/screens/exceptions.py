@@ -8,7 +8,6 @@ the one the store pages cheaply.
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any, ClassVar
 
@@ -31,12 +30,6 @@ COLUMN_SORT = {"age": "age", "tenant": "tenant", "flow": "flow", "key": "key", "
 STATE_LABEL = {"failed": "fail", "retry_wait": "wait", "quarantined": "quar", "pending": "pend",
                "in_flight": "fly", "delivered": "done", "resolved": "rslv", "superseded": "supd"}
 NEAR_END = 25  # rows before the end of the window at which the next page is fetched
-
-
-def literal_core(signature: str) -> str:
-    """The longest literal stretch of an error signature, to find its records by text."""
-    parts = [p.strip() for p in re.split(r"<[a-z]+>", signature)]
-    return max(parts, key=len) if parts else signature
 
 
 class ExceptionsScreen(ConsoleScreen):
@@ -405,7 +398,7 @@ class ExceptionsScreen(ConsoleScreen):
         self.query_one("#groups", DataTable).add_class("hidden")
         self.query_one("#records", DataTable).remove_class("hidden")
         base = ql.parse(self.query_text).filter
-        base.error_text = literal_core(g.signature)
+        base.signature = g.signature
         base.categories = (g.category,) if g.category else ()
         self.apply_query(ql.unparse(base))
         self._focus_table()

@@ -48,6 +48,9 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, screen: Screen) -> None:
         super().__init__()
         self.target = screen
+        # Judge availability now, while the target screen is on top: once this dialog is,
+        # the app refuses jumps and every global key would read "unavailable".
+        self.rows = binding_rows(screen, self.app)
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -66,7 +69,7 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#help-keys", DataTable)
         table.add_columns("Where", "Key", "Does", "")
-        for scope, key, desc, status in binding_rows(self.target, self.app):
+        for scope, key, desc, status in self.rows:
             table.add_row(scope, Text(key, style="bold"), desc, Text(status, style="dim"))
         table.focus()
 
