@@ -18,26 +18,15 @@ from syncops.simulator.faults import Faults
 from syncops.simulator.http import SimServer
 from syncops.store.categories import Category
 
+from tests.conftest import FakeClock
+
 T0 = 1_700_000_000.0
 SECRET = "bc-secret-token-xyz"
 HASH = "abc123"
 
 
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def app(clock: Clock) -> BigCommerceApp:
+def app(clock: FakeClock) -> BigCommerceApp:
     return BigCommerceApp(Faults(clock=clock), clock, store_hash=HASH)
 
 
@@ -47,12 +36,12 @@ def server(app: BigCommerceApp):
         yield srv
 
 
-def connector(server: SimServer, clock: Clock, secret: str = SECRET, **options: Any) -> BigCommerceConnector:
+def connector(server: SimServer, clock: FakeClock, secret: str = SECRET, **options: Any) -> BigCommerceConnector:
     options.setdefault("locations", {"web": 1})
     return BigCommerceConnector(f"{server.url}/stores/{HASH}", secret, clock=clock, options=options)
 
 
-def run(coro_fn, server: SimServer, clock: Clock, secret: str = SECRET, **options: Any):
+def run(coro_fn, server: SimServer, clock: FakeClock, secret: str = SECRET, **options: Any):
     async def go():
         conn = connector(server, clock, secret, **options)
         try:

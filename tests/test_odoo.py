@@ -19,25 +19,14 @@ from syncops.simulator.http import SimServer
 from syncops.simulator.odoo import OdooApp, odoo_datetime
 from syncops.store.categories import Category
 
+from tests.conftest import FakeClock
+
 T0 = 1_700_000_000.0
 SECRET = "odoo-secret-key-123"
 
 
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def app(clock: Clock) -> OdooApp:
+def app(clock: FakeClock) -> OdooApp:
     return OdooApp(Faults(clock=clock), clock, taxes={"standard": "8.25", "zero": "0"})
 
 
@@ -47,7 +36,7 @@ def server(app: OdooApp):
         yield srv
 
 
-def run(coro_fn, server: SimServer, clock: Clock, secret: str = SECRET, **options: Any):
+def run(coro_fn, server: SimServer, clock: FakeClock, secret: str = SECRET, **options: Any):
     async def go():
         conn = OdooConnector(server.url, secret, clock=clock, options=options or None)
         try:

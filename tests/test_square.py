@@ -21,20 +21,14 @@ from syncops.simulator.http import SimServer
 from syncops.simulator.square import SquareApp, rfc3339
 from syncops.store.categories import Category
 
+from tests.conftest import FakeClock
+
 T0 = 1_754_000_000.0  # 2025-07-31T22:13:20Z
-
-
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def world():
-    clock = Clock()
+    clock = FakeClock(T0)
     faults = Faults(FaultPlan(), clock=clock)
     app = SquareApp(faults, clock)
     with SimServer(app) as server:
@@ -426,7 +420,7 @@ def test_whole_call_400_naming_one_change_fails_only_that_item():
 
     async def main():
         async with httpx.AsyncClient(transport=httpx.MockTransport(square)) as client:
-            conn = SquareConnector("http://square.test", "tok", client=client, clock=Clock())
+            conn = SquareConnector("http://square.test", "tok", client=client, clock=FakeClock(T0))
             return await conn.push("inventory", [delivery(1, "A", "L1", 1), delivery(2, "B", "L1", 2)])
 
     results = asyncio.run(main())
