@@ -11,22 +11,10 @@ APP = "syncops"
 
 
 def shipped_dir() -> Path | None:
-    """The directory of shipped themes, in a source checkout or after a plain pip install.
+    """The shipped themes: `<repo>/themes` in a checkout, package `syncops_themes` when installed."""
+    from syncops.shipped import shipped_folder
 
-    A non-editable install puts `themes/` in site-packages as the `syncops_themes` package;
-    a source checkout (or an editable install) has it next to the `syncops` package.
-    """
-    try:
-        from importlib.resources import files
-
-        root = files("syncops_themes")
-        path = Path(str(root))
-        if path.is_dir():
-            return path
-    except (ModuleNotFoundError, TypeError, ValueError):
-        pass
-    checkout = Path(__file__).resolve().parent.parent / "themes"
-    return checkout if checkout.is_dir() else None
+    return shipped_folder("themes", "syncops_themes")
 
 
 def user_dir() -> Path:

@@ -148,7 +148,9 @@ def test_sample_path_from_installed_package(tmp_path: Path, monkeypatch: pytest.
     (package / "__init__.py").write_text("")
     (package / "demo.yaml").write_text("tenants: {}\n")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    monkeypatch.setattr(samples, "_REPO", tmp_path / "not-a-checkout")
+    import syncops.shipped
+
+    monkeypatch.setattr(syncops.shipped, "_REPO", tmp_path / "not-a-checkout")
     assert sample_path("demo.yaml") == package / "demo.yaml"
 
 

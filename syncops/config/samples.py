@@ -6,26 +6,20 @@ installs ``sample_config/`` as the top-level package ``syncops_sample_config``.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 PACKAGE = "syncops_sample_config"
-_REPO = Path(__file__).resolve().parents[2]
 
 
 def _sample_dir() -> Path:
-    # pyproject.toml next to it proves this is our checkout and not some site-packages neighbour.
-    checkout = _REPO / "sample_config"
-    if checkout.is_dir() and (_REPO / "pyproject.toml").is_file():
-        return checkout
-    try:
-        root = resources.files(PACKAGE)
-    except ModuleNotFoundError:
-        raise FileNotFoundError("syncops sample configs are not installed (package syncops_sample_config missing)") from None
-    # Callers need a real directory: configs reference CSV files relative to themselves.
-    if not isinstance(root, Path):
-        raise FileNotFoundError(f"syncops sample configs are inside an archive ({root}); install syncops unzipped")
-    return root
+    from syncops.shipped import shipped_folder
+
+    folder = shipped_folder("sample_config", PACKAGE)
+    if folder is None:
+        # Callers need a real directory: configs reference CSV files relative to themselves.
+        raise FileNotFoundError("syncops sample configs are not installed (package syncops_sample_config "
+                                "missing, or installed inside an archive: install syncops unzipped)")
+    return folder
 
 
 def available_samples() -> list[str]:
