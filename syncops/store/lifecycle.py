@@ -303,7 +303,7 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
                 state, due = _after_failure(o, tries, policy_for(o.record.tenant, o.record.flow), now, rng)
                 new_states[o.record.id] = state
                 failed.append(dict(rid=o.record.id, tries=tries, st=state, due=due, cat=str(o.category),
-                                   msg=(o.message or "")[:2000], sig=error_signature(o.message),
+                                   msg=(o.message or "")[:2000], sig=error_signature(o.message, o.record.entity_key),
                                    emap=o.error_map, evalue=o.error_value, p_now=now))
             if failed:
                 conn.execute(_FAIL, failed)

@@ -15,10 +15,11 @@ _PATTERNS = [
 ]
 
 
-def error_signature(message: str | None) -> str | None:
+def error_signature(message: str | None, key: str | None = None) -> str | None:
+    """The message with the record's own entity key, ids, numbers and quoted values normalised."""
     if not message:
         return None
-    text = message
+    text = message.replace(key, "<key>") if key else message
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
     return text.strip()[:200]
