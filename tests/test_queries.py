@@ -166,7 +166,9 @@ def test_flow_activity_series_failures_duplicates_and_latency_percentiles(store,
     assert now_minute - first_minute == 2
     assert act.delivered_per_minute == [0, 0, 18, 0, 2]
     assert (act.failed, act.duplicates) == (1, 1)
-    assert act.p50 == 0.05 and act.p95 == 5.0  # 19th of 20 is in the slow bucket
+    # Interpolated within the bucket: the 10th of 20 lies 10/18 into (0, 50 ms]; the 19th
+    # lies halfway into (2 s, 5 s], where both slow ones are.
+    assert act.p50 == pytest.approx(0.05 * 10 / 18) and act.p95 == pytest.approx(3.5)
 
     # Outside the window the old minute drops out.
     later = flow_activity(store, minutes=1, now=clock.now + 60)

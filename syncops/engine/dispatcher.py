@@ -149,9 +149,8 @@ class Dispatcher:
                                                     flow.name, [r.entity_key for r, _, _ in ready])
             deliveries = []
             for rec, mapped, _ in ready:
-                # After a conflict a human chose to retry: overwrite instead of comparing again.
-                forced = rec.error_category == Category.CONFLICT and rec.attempts == 0
-                prev = None if forced else baselines.get(rec.entity_key)
+                # After a conflict a human chose to send it again: overwrite, don't compare.
+                prev = None if rec.overwrite else baselines.get(rec.entity_key)
                 deliveries.append(Delivery(rec.id, rec.delivery_key, rec.entity_key, mapped,
                                            expected_previous=prev))
             outcomes += await self._push(flow, ready, deliveries)

@@ -247,6 +247,7 @@ class Engine:
 
     async def _heartbeat(self) -> None:
         await asyncio.to_thread(control.beat, self.store, self.engine_id)
+        await asyncio.to_thread(lifecycle.renew_leases, self.store, self.engine_id, lease_seconds=self.lease_seconds)
 
     async def _maintenance(self) -> None:
         n = await asyncio.to_thread(lifecycle.reclaim_expired, self.store, policy_for=self.policy_for)

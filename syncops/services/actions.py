@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, func, select
 
 from syncops.services import audit
 from syncops.services.actor import Actor
@@ -58,7 +58,9 @@ def transition_values(s: ActionSpec, now: float, reason: str | None) -> dict[str
     if s.to_state == PENDING:
         # A human retry gets a fresh attempt budget (the attempts table keeps the history)
         # and a new vendor idempotency key (see Record.manual_retries).
-        values.update(due_at=now, attempts=0, manual_retries=R.c.manual_retries + 1)
+        values.update(due_at=now, attempts=0, manual_retries=R.c.manual_retries + 1,
+                      # sending it again after a stale compare-and-swap means "overwrite"
+                      overwrite=func.coalesce(R.c.error_category == "conflict", false()))
     else:
         values.update(due_at=None)
     if s.to_state == RESOLVED:
@@ -163,16 +165,20 @@ def edit_payload(store: Store, record_id: int, payload: Any, *, actor: Actor, re
         if new_payload == normalised(row.entity, old_payload):
             raise ActionError("the payload is unchanged; nothing to save")
         diff = payload_diff(old_payload, new_payload)
+        text = json.dumps(new_payload, separators=(",", ":"), sort_keys=True)
+        values = transition_values(ACTIONS["retry"], now, None)
+        # The guarded write first: if someone else changed the record meanwhile, nothing at all
+        # (not even a payload version) is written.
+        res = conn.execute(R.update().where(R.c.id == record_id, R.c.version == row.version).values(
+            version=row.version + 1, payload=text, payload_rev=row.payload_rev + 1, entity_key=new_key, **values))
+        if res.rowcount != 1:
+            raise ConcurrencyConflict(f"record {record_id} changed while saving; nothing was changed")
         has_versions = conn.execute(select(V.c.id).where(V.c.record_id == record_id).limit(1)).first()
         if not has_versions:
             conn.execute(V.insert().values(record_id=record_id, rev=row.payload_rev, payload=row.payload,
                                            author="source", reason="original", at=row.created_at))
-        text = json.dumps(new_payload, separators=(",", ":"), sort_keys=True)
         conn.execute(V.insert().values(record_id=record_id, rev=row.payload_rev + 1, payload=text,
                                        author=str(actor), reason=reason, at=now, diff=diff))
-        values = transition_values(ACTIONS["retry"], now, None)
-        conn.execute(R.update().where(R.c.id == record_id, R.c.version == row.version).values(
-            version=row.version + 1, payload=text, payload_rev=row.payload_rev + 1, entity_key=new_key, **values))
         after = conn.execute(select(R).where(R.c.id == record_id)).first()
         before = snapshot(row) | {"payload_rev": row.payload_rev}
         audit.write(conn, [audit.audit_row(actor, now, "edit", "record", str(record_id), tenant=row.tenant,

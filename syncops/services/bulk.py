@@ -69,11 +69,15 @@ def apply(store: Store, action: str, f: RecordFilter, *, actor: Actor, confirmed
             raise ActionError(f"{len(rows)} records match now, more than the {confirmed_count} you confirmed; "
                               f"nothing was changed: preview again")
         values = transition_values(ACTIONS[action], now, reason)
+        done: set[int] = set()
         for i in range(0, len(rows), CHUNK):
             chunk = rows[i:i + CHUNK]
-            # Inside BEGIN IMMEDIATE nobody else writes, so the versions read above still hold.
-            conn.execute(R.update().where(R.c.id.in_([r.id for r in chunk]))
-                         .values(version=R.c.version + 1, **values))
+            # The state guard matters on PostgreSQL, where the engine may claim a record between
+            # the read above and this write (SQLite's BEGIN IMMEDIATE already excludes that).
+            done |= set(conn.execute(R.update().where(R.c.id.in_([r.id for r in chunk]),
+                                                      R.c.state.in_(s.from_states))
+                                     .values(version=R.c.version + 1, **values).returning(R.c.id)).scalars())
+        rows = [r for r in rows if r.id in done]
         after_state = {"state": s.to_state}
         audit.write(conn, [audit.audit_row(actor, now, action, "record", str(r.id), tenant=r.tenant,
                                            before=snapshot(r), after=after_state | {"version": r.version + 1},

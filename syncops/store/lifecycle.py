@@ -67,6 +67,7 @@ class Claimed:
     payload: dict[str, Any]
     payload_rev: int
     manual_retries: int
+    overwrite: bool
     attempts: int
     version: int
     source_ts: float
@@ -194,7 +195,8 @@ def load_cursor(store: Store, tenant: str, flow: str) -> str | None:
 
 
 _CLAIM_COLUMNS = (R.c.id, R.c.tenant, R.c.flow, R.c.entity, R.c.entity_key, R.c.idempotency_key,
-                  R.c.target, R.c.payload, R.c.payload_rev, R.c.manual_retries, R.c.attempts, R.c.version,
+                  R.c.target, R.c.payload, R.c.payload_rev, R.c.manual_retries, R.c.overwrite, R.c.attempts,
+                  R.c.version,
                   R.c.source_ts, R.c.error_category)
 _ATTEMPT_COLUMNS = ["record_id", "at", "duration_ms", "endpoint", "status", "outcome", "request_summary",
                     "response_excerpt", "error_category", "error_message"]
@@ -235,10 +237,12 @@ _DELIVER = R.update().where(
     state=DELIVERED, delivered_at=bindparam("p_now"), attempts=R.c.attempts + 1, lease_owner=None,
     lease_until=None, due_at=None, version=R.c.version + 1, updated_at=bindparam("p_now"),
     error_category=None, error_message=None, error_signature=None, error_map=None, error_value=None,
+    overwrite=False,
 ).returning(R.c.id)
 _HELD = select(R.c.id).where(R.c.id.in_(bindparam("p_ids", expanding=True)), R.c.state == IN_FLIGHT,
                              R.c.lease_owner == bindparam("p_owner"))
-_FAIL = R.update().where(R.c.id == bindparam("rid")).values(
+_FAIL = R.update().where(R.c.id == bindparam("rid"), R.c.state == IN_FLIGHT,
+                         R.c.lease_owner == bindparam("p_owner")).values(
     state=bindparam("st"), due_at=bindparam("due"), attempts=bindparam("tries"),
     lease_owner=None, lease_until=None, version=R.c.version + 1, updated_at=bindparam("p_now"),
     error_category=bindparam("cat"), error_message=bindparam("msg"),
@@ -263,7 +267,8 @@ def claim(store: Store, *, tenant: str, target: str, owner: str, limit: int = 10
         rows = conn.execute(stmt, params).all()
     claimed = [
         Claimed(r.id, r.tenant, r.flow, r.entity, r.entity_key, r.idempotency_key, r.target,
-                json.loads(r.payload), r.payload_rev, r.manual_retries, r.attempts, r.version, r.source_ts,
+                json.loads(r.payload), r.payload_rev, r.manual_retries, bool(r.overwrite), r.attempts, r.version,
+                r.source_ts,
                 r.error_category)
         for r in rows
     ]
@@ -304,7 +309,7 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
                 new_states[o.record.id] = state
                 failed.append(dict(rid=o.record.id, tries=tries, st=state, due=due, cat=str(o.category),
                                    msg=(o.message or "")[:2000], sig=error_signature(o.message, o.record.entity_key),
-                                   emap=o.error_map, evalue=o.error_value, p_now=now))
+                                   emap=o.error_map, evalue=o.error_value, p_now=now, p_owner=owner))
             if failed:
                 conn.execute(_FAIL, failed)
         fast_executemany(conn, A, _ATTEMPT_COLUMNS, [(
@@ -356,8 +361,9 @@ def reclaim_expired(store: Store, *,
     now = store.clock()
     policy_for = policy_for or (lambda _t, _f: RetryPolicy())
     with store.write() as conn:
+        # SKIP LOCKED: two engines reclaiming at once on PostgreSQL each take different rows.
         rows = conn.execute(select(R.c.id, R.c.attempts, R.c.target, R.c.tenant, R.c.flow).where(
-            R.c.state == IN_FLIGHT, R.c.lease_until < now)).all()
+            R.c.state == IN_FLIGHT, R.c.lease_until < now).with_for_update(skip_locked=True)).all()
         if not rows:
             return 0
         retry_msg = "lease expired: the engine stopped during delivery; retrying with the same idempotency key"
@@ -380,6 +386,16 @@ def reclaim_expired(store: Store, *,
                                        error_category=str(Category.UNKNOWN), error_message=p["msg"])
                                   for r, p in zip(rows, params)])
     return len(rows)
+
+
+def renew_leases(store: Store, owner: str, *, lease_seconds: float) -> int:
+    """Extend every lease this engine holds: a slow batch must not be reclaimed (and sent
+    a second time) while the engine that claimed it is alive and still working on it."""
+    now = store.clock()
+    with store.write() as conn:
+        res = conn.execute(R.update().where(R.c.state == IN_FLIGHT, R.c.lease_owner == owner)
+                           .values(lease_until=now + lease_seconds))
+    return res.rowcount or 0
 
 
 def last_delivered_payload(store: Store, tenant: str, flow: str, entity_key: str) -> dict[str, Any] | None:

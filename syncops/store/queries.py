@@ -69,7 +69,7 @@ def flow_activity(store: Store, *, minutes: int = 30,
     last = int(now // 60)
     first = last - minutes + 1
     M = FlowMinute.__table__
-    stmt = select(M).where(M.c.minute >= first)
+    stmt = select(M).where(M.c.minute >= first, M.c.minute <= last)  # a clock ahead must not crash it
     rows: dict[tuple[str, str], list[Any]] = {}
     with store.read() as conn:
         for row in conn.execute(stmt):

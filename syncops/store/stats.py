@@ -30,20 +30,21 @@ def bucket_for(latency_s: float) -> int:
 def add(store: "Store", conn: Connection, tenant: str, flow: str, now: float, *,
         delivered: int = 0, failed: int = 0, duplicates: int = 0,
         latencies: Mapping[int, int] | None = None) -> None:
+    from syncops.store.dialect import insert_ignoring_duplicates
+
     minute = int(now // 60)
     key = (M.c.tenant == tenant) & (M.c.flow == flow) & (M.c.minute == minute)
-    row = conn.execute(select(M).where(key)).first()
-    if row is None:
-        conn.execute(M.insert().values(
-            tenant=tenant, flow=flow, minute=minute, delivered=delivered, failed=failed,
-            duplicates=duplicates, latency_hist=json.dumps(dict(latencies or {})) if latencies else None,
-        ))
-        return
-    hist = merge_hist([json.loads(row.latency_hist or "{}"), {str(k): v for k, v in (latencies or {}).items()}])
-    conn.execute(M.update().where(key).values(
-        delivered=row.delivered + delivered, failed=row.failed + failed,
-        duplicates=row.duplicates + duplicates, latency_hist=json.dumps(hist) if hist else None,
-    ))
+    # Create the row if missing, then lock and update it: two engines (or an engine and an
+    # import) counting in the same minute must neither collide nor lose an increment.
+    conn.execute(insert_ignoring_duplicates(store.engine, M).values(
+        tenant=tenant, flow=flow, minute=minute, delivered=0, failed=0, duplicates=0))
+    row = conn.execute(select(M).where(key).with_for_update()).first()
+    values: dict[str, Any] = dict(delivered=M.c.delivered + delivered, failed=M.c.failed + failed,
+                                  duplicates=M.c.duplicates + duplicates)
+    if latencies:
+        hist = merge_hist([json.loads(row.latency_hist or "{}"), {str(k): v for k, v in latencies.items()}])
+        values["latency_hist"] = json.dumps(hist)
+    conn.execute(M.update().where(key).values(**values))
 
 
 def record_outcomes(store: "Store", conn: Connection, outcomes: Sequence["Outcome"],
@@ -73,14 +74,21 @@ def merge_hist(hists: Iterable[Mapping[str, int]]) -> dict[str, int]:
 
 
 def percentile(hist: Mapping[str, int], q: float) -> float | None:
-    """Upper bound (seconds) of the bucket holding the q-quantile; None without data."""
+    """The q-quantile in seconds, interpolated within its bucket; None without data.
+
+    Using the bucket's upper bound would overstate latency by up to a bucket width and
+    raise false SLA alarms; linear interpolation is what histogram_quantile does too.
+    """
     total = sum(hist.values())
     if total == 0:
         return None
     need = q * total
     seen = 0
     for k in sorted(hist, key=int):
-        seen += hist[k]
-        if seen >= need:
-            return int(k) / 1000
+        upper, count = int(k), hist[k]
+        if count and seen + count >= need:
+            i = bisect.bisect_left(BUCKETS_MS, upper)
+            lower = BUCKETS_MS[i - 1] if 0 < i <= len(BUCKETS_MS) else 0
+            return (lower + (upper - lower) * (need - seen) / count) / 1000
+        seen += count
     return int(max(hist, key=int)) / 1000

@@ -73,6 +73,9 @@ class Record(SQLModel, table=True):
     # gets a new vendor idempotency key (vendors replay a failed key's failure forever).
     manual_retries: int = 0
     coalesce: bool = False  # absolute state (stock, price): a newer record replaces this one
+    # A human sent it again after a compare-and-swap conflict: overwrite the target instead of
+    # comparing again. Kept until delivered, whatever transient failures happen on the way.
+    overwrite: bool = False
     attempts: int = 0
     due_at: Optional[float] = None  # set only while pending or retry_wait
     lease_owner: Optional[str] = None
