@@ -152,9 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--reason", help="why (required to pause)")
 
     # status
-    p = _cmd(sub, "status", "health per tenant and flow; exit 0 ok, 1 warning, 2 critical", "status:run",
+    p = _cmd(sub, "status", "health per tenant and flow; exit 0 ok, 1 warning, 2 critical, 3 unknown",
+             "status:run",
              description="Counts per tenant, flow and state, oldest pending age and SLA state.\n"
-             "Exit code follows the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL.\n"
+             "Exit code follows the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL,\n"
+             "3 UNKNOWN (the store cannot be read).\n"
              "CRITICAL: a flow's oldest undelivered record or its p95 latency exceeds the flow's SLA.\n"
              "WARNING: failed records, oldest undelivered past half the SLA, an open circuit breaker,\n"
              "or no live engine heartbeat.")

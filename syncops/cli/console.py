@@ -19,7 +19,7 @@ def run(args: argparse.Namespace, *, engine_factory: Callable[[Any], Any] | None
     from syncops.cli.context import open_context
     from syncops.store.queries import live_engine
 
-    ctx = open_context(args)
+    ctx = open_context(args, create=True)
     try:
         engine = None
         attach = bool(getattr(args, "attach", False))

@@ -45,7 +45,9 @@ def load_config(args: argparse.Namespace, *, required: bool = False) -> Any:
     return load(path)
 
 
-def open_context(args: argparse.Namespace, *, config_required: bool = False, create: bool = True) -> Context:
+def open_context(args: argparse.Namespace, *, config_required: bool = False, create: bool = False) -> Context:
+    """Config and store for a command. Only commands that put data in (`create=True`) make a new
+    SQLite file: a mistyped --store must fail loudly, not report OK on a fresh empty store."""
     from syncops.config import resolve_store_url
     from syncops.store.db import open_store
 

@@ -14,9 +14,11 @@ from syncops.cli.errors import CliError
 def run(args: argparse.Namespace) -> int:
     from syncops.engine.events import EventLog
     from syncops.engine.runtime import Engine, EngineError
+    from syncops.connectors.credentials import MissingSecret
+    from syncops.connectors.errors import DeliveryError
     from syncops.store.control import EngineAlreadyRunning
 
-    ctx = open_context(args, config_required=True)
+    ctx = open_context(args, config_required=True, create=True)
     log = EventLog(as_json=args.log_json)
     engine = Engine(ctx.config, ctx.store, log=log, mode="service",
                     retention_days=args.retention_days or None)
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         try:
             await engine.start()
-        except (EngineError, EngineAlreadyRunning) as exc:
+        except (EngineError, EngineAlreadyRunning, MissingSecret, DeliveryError, ValueError) as exc:
             raise CliError(str(exc)) from None
         log("store", url=_safe(ctx.store_url))
         await stop.wait()

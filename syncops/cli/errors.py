@@ -18,6 +18,7 @@ def run_guarded(call: Callable[[], int]) -> int:
     from syncops.store.db import StoreError
     from syncops.store.filters import FilterError
     from syncops.store.queries import RecordNotFound
+    from sqlalchemy.exc import SQLAlchemyError
 
     try:
         return call()
@@ -29,6 +30,14 @@ def run_guarded(call: Callable[[], int]) -> int:
         return 1
     except (ActionError, StoreError, FilterError, RecordNotFound) as exc:
         print(f"syncops: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a missing --file, an $EDITOR that is not installed, a full disk
+        print(f"syncops: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        # Only the driver's own message: str(exc) would include the SQL parameters (payloads).
+        detail = getattr(exc, "orig", None) or (exc.args[0] if exc.args else type(exc).__name__)
+        print(f"syncops: store error: {(str(detail).splitlines() or [''])[0]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("syncops: interrupted; nothing more was changed", file=sys.stderr)

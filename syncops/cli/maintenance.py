@@ -37,7 +37,7 @@ def locate(args: argparse.Namespace) -> int:
             config = None
     info = {
         "config": str(config_path) if config_path else f"(none; default location {default_config_path()})",
-        "store": resolve_store_url(args.store, config),
+        "store": _hide_password(resolve_store_url(args.store, config)),
         "themes": [str(p) for p in _theme_dirs()],
         "logs": platformdirs.user_log_dir("syncops"),
         "data": platformdirs.user_data_dir("syncops"),
@@ -59,3 +59,12 @@ def _theme_dirs() -> list:
 
         return [Path(platformdirs.user_config_dir("syncops")) / "themes"]
     return theme_dirs()
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # locate must answer even for a URL the store would refuse
+        return url

@@ -38,7 +38,7 @@ def set_(args: argparse.Namespace) -> int:
     from syncops.services.actor import Actor
     from syncops.services.mappings import set_entry
 
-    ctx = open_context(args)
+    ctx = open_context(args, create=True)
     _known_map(ctx, args.tenant, args.map)
     released = set_entry(ctx.store, args.tenant, args.map, args.source, args.target, actor=Actor.current(),
                          release=args.release, reason=args.reason)
@@ -51,7 +51,7 @@ def delete(args: argparse.Namespace) -> int:
     from syncops.services.actor import Actor
     from syncops.services.mappings import delete_entry
 
-    ctx = open_context(args)
+    ctx = open_context(args, create=True)
     delete_entry(ctx.store, args.tenant, args.map, args.source, actor=Actor.current(),
                  config_maps=ctx.config_maps(args.tenant))
     print(f"{args.map}: {args.source} deleted")

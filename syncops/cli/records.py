@@ -57,13 +57,20 @@ def show(args: argparse.Namespace) -> int:
     r = d.record
     if args.reveal:
         reveal_pii(ctx.store, r.id, actor=Actor.current(), reason="records show --reveal")
+    from syncops.models.pii import mask_diff
+
     payload = _masked(r.entity, d.payload, args.reveal)
     source = d.source_payload if args.reveal else ("(masked: --reveal to show)" if d.source_payload else None)
+    versions = [dict(v._mapping) for v in d.versions]
+    if not args.reveal:  # earlier versions and their diffs hold the same customer data
+        for v in versions:
+            v["payload"] = _masked(r.entity, json.loads(v["payload"]), False)
+            v["diff"] = mask_diff(v["diff"]) if v["diff"] else v["diff"]
     if args.json:
         emit_json({"record": {k: v for k, v in r._mapping.items() if k not in ("payload", "source_payload")},
                    "payload": payload, "source_payload": source,
                    "attempts": [dict(a._mapping) for a in d.attempts],
-                   "versions": [dict(v._mapping) for v in d.versions],
+                   "versions": versions,
                    "audit": [dict(e._mapping) for e in d.audit]})
         return 0
     now = ctx.store.clock()
@@ -81,12 +88,12 @@ def show(args: argparse.Namespace) -> int:
         table(["WHEN", "OUTCOME", "STATUS", "MS", "CATEGORY", "MESSAGE"],
               [(ago(a.at, now) + " ago", a.outcome, a.status or "", f"{a.duration_ms:.0f}" if a.duration_ms else "",
                 a.error_category or "", clip(a.error_message, 60)) for a in d.attempts])
-    if d.versions:
+    if versions:
         print("\npayload versions:")
-        for v in d.versions:
-            print(f"  rev {v.rev} by {v.author} {ago(v.at, now)} ago: {v.reason or ''}")
-            if v.diff:
-                print("    " + v.diff.replace("\n", "\n    "))
+        for v in versions:
+            print(f"  rev {v['rev']} by {v['author']} {ago(v['at'], now)} ago: {v['reason'] or ''}")
+            if v["diff"]:
+                print("    " + v["diff"].replace("\n", "\n    "))
     if d.audit:
         print("\naudit:")
         for e in d.audit:
@@ -100,7 +107,7 @@ def enqueue(args: argparse.Namespace) -> int:
     from syncops.store.lifecycle import NewRecord
     from syncops.store.lifecycle import enqueue as do_enqueue
 
-    ctx = open_context(args, config_required=True)
+    ctx = open_context(args, config_required=True, create=True)
     flow = ctx.flow(args.tenant, args.flow)
     source = sys.stdin if args.file == "-" else None
     if source is None:

@@ -11,11 +11,18 @@ from syncops.cli.output import duration, emit_json, table
 def run(args: argparse.Namespace) -> int:
     from syncops.services.health import LEVEL, flow_health
 
-    ctx = open_context(args)
+    from syncops.store.db import StoreError
+
+    try:
+        ctx = open_context(args)
+    except StoreError as exc:
+        # Monitoring convention: 3 is UNKNOWN, "could not check", which must never read as OK.
+        print(f"SYNCOPS UNKNOWN: {exc}")
+        return 3
     h = flow_health(ctx.store, ctx.config)
     code = LEVEL[h.state]
     if args.json:
-        emit_json({"state": h.state, "exit_code": code, "reasons": h.reasons, "store": ctx.store_url,
+        emit_json({"state": h.state, "exit_code": code, "reasons": h.reasons, "store": ctx.store.safe_url,
                    "engine": None if h.engine is None else {"host": h.engine.host, "pid": h.engine.pid,
                                                             "heartbeat_age_s": ctx.store.clock() - h.engine.beat_at},
                    "flows": [dict(f.as_dict(), delivered_series=None) for f in h.flows]})

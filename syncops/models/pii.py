@@ -7,6 +7,7 @@ never assumes the payload has the canonical shape.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, Callable
 
 from . import paths
@@ -86,3 +87,13 @@ def mask_pii(entity: str, data: dict[str, Any]) -> dict[str, Any]:
         for _, parent, key in list(paths.locate(masked, path)):
             parent[key] = _mask_value(key, parent[key])
     return masked
+
+
+# Diff lines are plain text: hide the values of the fields that hold customer data.
+_PII_LINE = re.compile(r'^([+\- ]\s*"(?:name|email|phone|line1|line2|city|postal_code|region|first_name|'
+                       r'last_name)"\s*:\s*)(".*?")(,?)\s*$')
+
+
+def mask_diff(diff: str) -> str:
+    """A unified diff of pretty JSON with customer values replaced by "***"."""
+    return "\n".join(_PII_LINE.sub(lambda m: f'{m.group(1)}"***"{m.group(3)}', line) for line in diff.splitlines())

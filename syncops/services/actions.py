@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import false, func, select
 
+from syncops.models.pii import mask_diff
 from syncops.services import audit
 from syncops.services.actor import Actor
 from syncops.services.errors import ActionError, ConcurrencyConflict, InvalidTransition, ReasonRequired
@@ -181,9 +182,11 @@ def edit_payload(store: Store, record_id: int, payload: Any, *, actor: Actor, re
                                        author=str(actor), reason=reason, at=now, diff=diff))
         after = conn.execute(select(R).where(R.c.id == record_id)).first()
         before = snapshot(row) | {"payload_rev": row.payload_rev}
+        # The audit log is exported: it keeps the diff with customer values masked (the
+        # payload versions keep the real one, behind the audited reveal).
         audit.write(conn, [audit.audit_row(actor, now, "edit", "record", str(record_id), tenant=row.tenant,
                                            before=before, after=snapshot(after) | {"payload_rev": after.payload_rev,
-                                                                                    "diff": diff},
+                                                                                    "diff": mask_diff(diff)},
                                            reason=reason)])
     return after
 

@@ -24,6 +24,11 @@ class Store:
         self.clock = clock
 
     @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden: for messages, logs and exports."""
+        return _safe_url(self.url)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
@@ -82,7 +87,8 @@ def open_store(url: str, *, clock: Callable[[], float] = time.time, synchronous:
         if create:
             dialect.prepare_sqlite_file(url)
         elif (path := dialect.sqlite_path(url)) is not None and not path.exists():
-            raise StoreError(f"store {url} does not exist")
+            raise StoreError(f"store {_safe_url(url)} does not exist (check --store / SYNCOPS_STORE, "
+                             "or run `syncops locate`)")
         engine = create_engine(url, connect_args={"check_same_thread": False})
         dialect.install_sqlite_behaviour(engine, synchronous=synchronous)
     else:

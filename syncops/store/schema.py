@@ -38,7 +38,7 @@ def ensure_schema(store: Store) -> None:
             return
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"store {store.url} has schema version {version}, but this syncops understands "
+                f"store {store.safe_url} has schema version {version}, but this syncops understands "
                 f"up to {SCHEMA_VERSION}: upgrade syncops (pip install -U syncops) before opening it"
             )
         while version < SCHEMA_VERSION:

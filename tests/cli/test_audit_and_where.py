@@ -45,10 +45,22 @@ def test_audit_list_filters_and_table(cli, seed, monkeypatch) -> None:
 def test_store_flag_beats_the_environment(cli, seed, tmp_path: Path) -> None:
     seed.orders(2)
     other = f"sqlite:///{tmp_path}/other.db"
+    from syncops.store.db import open_store
+
+    open_store(other).close()  # an existing, empty store
     assert cli("records", "list", "--json", "--store", other).json() == []
     # ... before or after the command name
     assert cli("--store", other, "records", "list", "--json").json() == []
     assert len(cli("records", "list", "--json").json()) == 2
+
+
+def test_a_mistyped_store_is_an_error_not_a_new_empty_store(cli, seed, tmp_path: Path) -> None:
+    seed.orders(1)
+    typo = tmp_path / "nope" / "cli.db"
+    r = cli("records", "list", "--store", f"sqlite:///{typo}")
+    assert r.code == 1 and "does not exist" in r.err and not typo.parent.exists()
+    r = cli("status", "--store", f"sqlite:///{typo}")
+    assert r.code == 3 and "UNKNOWN" in r.out
 
 
 def test_config_flag_beats_the_environment(cli, tmp_path: Path) -> None:

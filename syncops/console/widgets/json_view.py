@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from rich.syntax import Syntax
 
-# Diff lines are plain text; without a reveal, hide the values of fields that hold customer data.
-_PII_LINE = re.compile(r'^([+\- ]\s*"(?:name|email|phone|line1|line2|city|postal_code|region|first_name|'
-                       r'last_name)"\s*:\s*)(".*?")(,?)\s*$')
+from syncops.models.pii import mask_diff  # noqa: F401 - re-exported for the record screen
 
 
 def pretty(value: Any) -> str:
@@ -24,7 +21,3 @@ def syntax(text: str, lexer: str, *, ansi: bool, background: str | None = None) 
     # "ansi_dark" uses the terminal's own palette, which is what poor terminals can show.
     bg = "default" if ansi or not background or not background.startswith("#") else background
     return Syntax(text, lexer, theme="ansi_dark" if ansi else "monokai", background_color=bg, word_wrap=True)
-
-
-def mask_diff(diff: str) -> str:
-    return "\n".join(_PII_LINE.sub(lambda m: f'{m.group(1)}"***"{m.group(3)}', line) for line in diff.splitlines())
