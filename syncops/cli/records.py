@@ -103,7 +103,7 @@ def show(args: argparse.Namespace) -> int:
 
 
 def enqueue(args: argparse.Namespace) -> int:
-    from syncops.models.registry import PayloadInvalid, validate_payload
+    from syncops.models.registry import PayloadInvalid, model_for, validate_payload
     from syncops.store.lifecycle import NewRecord
     from syncops.store.lifecycle import enqueue as do_enqueue
 
@@ -132,7 +132,11 @@ def enqueue(args: argparse.Namespace) -> int:
         if not isinstance(data, dict):
             problems.append(f"{name}:{n}: expected a JSON object, got {type(data).__name__}")
             continue
-        key_value = data.pop(args.key_field, None) if args.key_field else None
+        key_value = None
+        if args.key_field:
+            # A payload field (order_number) stays; an extra column of the feed is taken out.
+            fields = model_for(flow.entity).model_fields
+            key_value = data.get(args.key_field) if args.key_field in fields else data.pop(args.key_field, None)
         if args.key_field and key_value in (None, ""):
             problems.append(f"{name}:{n}: missing idempotency key field {args.key_field!r}")
             continue

@@ -17,6 +17,7 @@ from syncops.mapping import UnmappedValue, apply_mappings
 from syncops.models.registry import PayloadInvalid, validate_payload
 from syncops.store import lifecycle
 from syncops.store.categories import Category
+from syncops.store.db import StoreError
 from syncops.store.lifecycle import Claimed, Outcome
 
 LEASE_SECONDS = 60.0
@@ -78,6 +79,9 @@ class Dispatcher:
             await self._idle(0.2)  # one probe at a time while half-open
             return
         await self.slots.acquire()
+        if self.engine.stopping:  # stopped while waiting for a slot: claim nothing new
+            self.slots.release()
+            return
         try:
             claimed = await asyncio.to_thread(
                 lifecycle.claim, self.store, tenant=self.tenant, target=self.endpoint.name,
@@ -102,11 +106,19 @@ class Dispatcher:
                 groups[c.flow].append(c)
             for flow_name, records in groups.items():
                 await self._deliver(self.flows[flow_name], records)
-        except Exception as exc:
-            self.log("deliver_error", tenant=self.tenant, endpoint=self.endpoint.name, error=repr(exc))
-            # Whatever we could not settle goes back to the queue untouched.
+        except StoreError as exc:
+            self.log("deliver_error", tenant=self.tenant, endpoint=self.endpoint.name, error=str(exc))
+            # The store hiccuped: put the batch back untouched; it is not the records' fault.
             await asyncio.to_thread(lifecycle.defer, self.store, self.engine.engine_id,
                                     [c.id for c in claimed], until=self.store.clock() + 5)
+        except Exception as exc:
+            # Something nobody classified (a connector bug, an undecodable answer): count it as
+            # an attempt, so a poison batch ends in `failed` for a human instead of looping.
+            self.log("deliver_error", tenant=self.tenant, endpoint=self.endpoint.name, error=repr(exc))
+            outcomes = [Outcome(c, Category.UNKNOWN, f"unexpected error while delivering: {exc!r}"[:500])
+                        for c in claimed]
+            await asyncio.to_thread(lifecycle.settle, self.store, self.engine.engine_id, outcomes,
+                                    endpoint=self.endpoint.name, policy_for=self.engine.policy_for)
         finally:
             self.claimed_ids.difference_update(c.id for c in claimed)
             self.slots.release()

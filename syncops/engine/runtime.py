@@ -188,6 +188,10 @@ class Engine:
                             clock=self.store.clock, get_secret=self.get_secret)
                 self.pollers[(tname, fname)] = Poller(self, tname, flow, self.connectors[(tname, flow.source)])
                 targets[(tname, flow.target)].append(flow)
+        # Whatever breaker state an earlier run left in the store is stale now: start closed.
+        for tname, ep in self.connectors:
+            await asyncio.to_thread(control.save_endpoint, self.store, tname, ep, breaker="closed", failures=0,
+                                    last_error="")
         for (tname, ep), flows in targets.items():
             self.dispatchers[(tname, ep)] = Dispatcher(self, tname, self.config.tenants[tname].endpoints[ep],
                                                        self.connectors[(tname, ep)], flows)

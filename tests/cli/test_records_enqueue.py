@@ -128,3 +128,12 @@ def test_enqueue_unknown_tenant_flow_or_file(cli, tmp_path: Path) -> None:
     r = cli("records", "enqueue", str(tmp_path / "missing.jsonl"), "--tenant", "acme", "--flow", "orders")
     assert r.code == 1 and "no such file" in r.err
     assert _count(cli) == 0
+
+
+def test_key_field_can_be_a_field_of_the_payload_itself(cli, tmp_path: Path) -> None:
+    f = _jsonl(tmp_path / "orders.jsonl", [order_payload("A-7"), order_payload("A-8")])
+    r = cli("records", "enqueue", str(f), "--tenant", "acme", "--flow", "orders", "--key-field", "order_number")
+    assert r.code == 0, r.err
+    rows = cli("records", "list", "--json").json()
+    keys = {cli("records", "show", str(x["id"]), "--json").json()["record"]["idempotency_key"] for x in rows}
+    assert keys == {"import:A-7", "import:A-8"}
