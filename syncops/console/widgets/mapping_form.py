@@ -12,9 +12,10 @@ from typing import Any, Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
+
+from syncops.console.widgets.modals import dialog_box
 
 
 @dataclass
@@ -38,11 +39,7 @@ class MappingModal(ModalScreen[MappingChoice | None]):
         self.blocked: int | None = None
 
     def compose(self) -> ComposeResult:
-        box = Vertical(id="dialog", classes="production" if self.production else "")
-        box.border_title = f"add mapping for {self.tenant}"
-        if self.production:
-            box.border_subtitle = f"PRODUCTION: {self.tenant}"
-        with box:
+        with dialog_box(f"add mapping for {self.tenant}", self.tenant if self.production else None):
             yield Label("map")
             yield Input(self.map_name, placeholder="map name (e.g. pos_to_web_sku)", id="map", compact=True,
                         classes="-field")
@@ -110,11 +107,7 @@ class ReleaseOffer(ModalScreen[MappingChoice | None]):
 
     def compose(self) -> ComposeResult:
         c = self.choice
-        box = Vertical(id="dialog", classes="production" if self.production else "")
-        box.border_title = "save mapping"
-        if self.production:
-            box.border_subtitle = f"PRODUCTION: {c.tenant}"
-        with box:
+        with dialog_box("save mapping", c.tenant if self.production else None):
             yield Static(f"{c.map_name}: {c.source} -> {c.target}   (tenant {c.tenant})")
             if self.blocked_count:
                 yield Static(f"It blocked {self.blocked_count:,} failed record(s). Release exactly those "

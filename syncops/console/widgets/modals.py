@@ -9,6 +9,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 
+def dialog_box(title: str, production: str | None) -> Vertical:
+    """The dialog frame; on a production tenant it turns red and names the tenant on its border."""
+    box = Vertical(id="dialog", classes="production" if production else "")
+    box.border_title = title
+    if production:
+        box.border_subtitle = f"PRODUCTION: {production}"
+    return box
+
+
 class ReasonModal(ModalScreen[str | None]):
     """Ask why; the answer goes into the audit trail. Returns None when cancelled."""
 
@@ -24,11 +33,7 @@ class ReasonModal(ModalScreen[str | None]):
         self.placeholder = placeholder
 
     def compose(self) -> ComposeResult:
-        box = Vertical(id="dialog", classes="production" if self.production else "")
-        box.border_title = self.title_text
-        if self.production:
-            box.border_subtitle = f"PRODUCTION: {self.production}"
-        with box:
+        with dialog_box(self.title_text, self.production):
             yield Static(self.prompt, id="prompt")
             yield Input(placeholder=self.placeholder, id="reason", compact=True)
             yield Label("", id="problem")
@@ -58,11 +63,7 @@ class ConfirmModal(ModalScreen[bool]):
         self.production = production
 
     def compose(self) -> ComposeResult:
-        box = Vertical(id="dialog", classes="production" if self.production else "")
-        box.border_title = self.title_text
-        if self.production:
-            box.border_subtitle = f"PRODUCTION: {self.production}"
-        with box:
+        with dialog_box(self.title_text, self.production):
             yield Static(self.message, id="prompt")
             yield Static("y / enter: yes   n / esc: no", classes="hint")
 
