@@ -23,7 +23,7 @@ from syncops.config import (
     resolve_store_url,
     sample_path,
 )
-from syncops.config import locate, samples
+from syncops.config import locate
 from syncops.config.interpolate import InterpolationError, interpolate
 
 # A minimal valid tenant; tests append or replace pieces of it.

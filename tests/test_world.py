@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,6 +18,8 @@ from syncops.store import queries
 from syncops.store.db import open_store
 from syncops.store.filters import RecordFilter
 
+from tests.engine.harness import until
+
 ACME = "acme-outdoor"
 
 
@@ -33,15 +34,6 @@ class FakeClock:
 @pytest.fixture(scope="module")
 def config() -> Any:
     return load_config(sample_path("demo.yaml"), env={})
-
-
-async def until(cond: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def run_with_engine(config: Any, tmp_path: Path, scenario: Callable[[World, Engine, Any], Any]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import sys
 
 from syncops.cli.context import open_context
 from syncops.cli.errors import CliError

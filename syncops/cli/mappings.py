@@ -72,5 +72,5 @@ def unmapped(args: argparse.Namespace) -> int:
     for u in items:
         print(f"{u.count} record(s) blocked by {u.value} in map {u.map_name} "
               f"(tenant {u.tenant}; flows {', '.join(sorted(set(u.flows)))})")
-    print(f"\nfix one with: syncops mappings set --tenant TENANT MAP VALUE TARGET --release")
+    print("\nfix one with: syncops mappings set --tenant TENANT MAP VALUE TARGET --release")
     return 0

@@ -6,7 +6,9 @@ import json
 import sys
 from typing import Any, Sequence
 
-from syncops.textfmt import ago, clip, duration  # noqa: F401 - re-exported for the commands
+from syncops.textfmt import ago, clip, duration
+
+__all__ = ["ago", "clip", "confirm", "duration", "emit_json", "table"]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out=None) -> None:

@@ -32,7 +32,7 @@ def list_(args: argparse.Namespace) -> int:
           [(r.id, ago(r.created_at, now), r.tenant, r.flow, clip(r.entity_key, 28), r.state,
             r.error_category or "", r.attempts, clip(r.error_message, 60)) for r in page.rows])
     if page.next_after:
-        print(f"(more: use --limit or narrower filters)", file=sys.stderr)
+        print("(more: use --limit or narrower filters)", file=sys.stderr)
     return 0
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
-from syncops.textfmt import ago, clip, duration  # noqa: F401 - re-exported for the screens
+from syncops.textfmt import ago, clip, duration
+
+__all__ = ["ago", "clip", "duration", "rich_colour", "seconds", "sla_grade", "sparkline", "until"]
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 

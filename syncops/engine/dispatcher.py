@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from typing import Any, Callable
+from typing import Any
 
 from syncops.connectors.base import Delivery, ItemResult
 from syncops.connectors.errors import DeliveryError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from syncops.console.pii import mask_canonical, mask_source
-from syncops.console.widgets.json_view import mask_diff
+from syncops.models.pii import mask_diff
 from syncops.models import sample_payload
 
 

@@ -54,7 +54,6 @@ class EditScreen(ConsoleScreen):
         return self.detail.record
 
     def compose(self) -> ComposeResult:
-        r = self.record
         yield self.header()
         title = Static(self._title_text(), id="edit-title")
         yield title

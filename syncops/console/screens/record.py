@@ -19,7 +19,8 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from syncops.console.formatting import ago, clip
 from syncops.console.pii import mask_canonical, mask_source
 from syncops.console.screens.base import ConsoleScreen
-from syncops.console.widgets.json_view import mask_diff, pretty, syntax
+from syncops.console.widgets.json_view import pretty, syntax
+from syncops.models.pii import mask_diff
 from syncops.console.widgets.modals import ConfirmModal, ReasonModal
 from syncops.models import PII_FIELDS
 from syncops.store.queries import RecordDetail

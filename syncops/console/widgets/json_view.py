@@ -7,7 +7,6 @@ from typing import Any
 
 from rich.syntax import Syntax
 
-from syncops.models.pii import mask_diff  # noqa: F401 - re-exported for the record screen
 
 
 def pretty(value: Any) -> str:
