@@ -120,10 +120,10 @@ def build(path: Path, *, records: int = 1_000_000, exceptions: int = 200_000,
 
 def _side_tables(conn: Any, now: float) -> None:
     minute = int(now // 60)
-    hist = json.dumps({"250": 40, "500": 30, "1000": 20, "5000": 8, "30000": 2})
+    hist = dict(le_250=40, le_500=30, le_1000=20, le_5000=8, le_30000=2)
     conn.execute(FlowMinute.__table__.insert(), [
         dict(tenant=t, flow=f, minute=minute - m, delivered=20 + (m * 7 + len(f)) % 40, failed=m % 3,
-             duplicates=0, latency_hist=hist)
+             duplicates=0, **hist)
         for t, _p, f, _e, _tg in FLOWS for m in range(30)])
     conn.execute(FlowControl.__table__.insert(), [
         dict(tenant=t, flow=f, paused=False, last_run_at=now - 3, last_run_status="ok", next_run_at=now + 2,

@@ -79,6 +79,20 @@ def upsert(engine: Engine, table: Any, keys: list[str], values: dict[str, Any], 
     return stmt.on_conflict_do_update(index_elements=keys, set_=update)
 
 
+def upsert_add(engine: Engine, table: Any, keys: list[str], values: dict[str, Any], add: list[str]) -> Any:
+    """INSERT the row, or add `values[c]` to each counter column `c` of the existing one.
+
+    One statement, so concurrent writers (two engines on PostgreSQL) never collide or lose counts.
+    """
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values(**values)
+    return stmt.on_conflict_do_update(index_elements=keys,
+                                      set_={c: table.c[c] + stmt.excluded[c] for c in add})
+
+
 def fast_executemany(conn: Any, table: Any, columns: list[str], rows: list[tuple]) -> None:
     """Plain INSERT of many rows straight through the driver.
 

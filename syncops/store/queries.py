@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 
 from syncops.store.db import Store
 from syncops.store.filters import RecordFilter, where_clauses
-from syncops.store.stats import merge_hist, percentile
+from syncops.store.stats import histogram, merge_hist, percentile
 from syncops.store.tables import (
     EXCEPTION_STATES, FAILED, IN_FLIGHT, OPEN_STATES, PENDING, RETRY_WAIT,
     Attempt, AuditEvent, EndpointState, EngineHeartbeat, FlowControl, FlowCursor, FlowMinute,
@@ -82,7 +82,7 @@ def flow_activity(store: Store, *, minutes: int = 30,
             series[r.minute - first] = r.delivered
             failed += r.failed
             dupes += r.duplicates
-        hist = merge_hist(json.loads(r.latency_hist) for r in items if r.latency_hist)
+        hist = merge_hist(histogram(r) for r in items)
         out[key] = FlowActivity(series, failed, dupes, percentile(hist, 0.5), percentile(hist, 0.95))
     return out
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import bisect
-import json
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from syncops.store.dialect import upsert_add
 from syncops.store.tables import DELIVERED, FAILED, FlowMinute
 
 if TYPE_CHECKING:
@@ -27,24 +26,23 @@ def bucket_for(latency_s: float) -> int:
     return BUCKETS_MS[min(i, len(BUCKETS_MS) - 1)]
 
 
+def bucket_column(upper_ms: int) -> str:
+    return f"le_{upper_ms}"
+
+
 def add(store: "Store", conn: Connection, tenant: str, flow: str, now: float, *,
         delivered: int = 0, failed: int = 0, duplicates: int = 0,
         latencies: Mapping[int, int] | None = None) -> None:
-    from syncops.store.dialect import insert_ignoring_duplicates
+    """Add to this minute's counters for a flow (latencies: {bucket upper ms: deliveries})."""
+    counters = dict(delivered=delivered, failed=failed, duplicates=duplicates,
+                    **{bucket_column(ms): n for ms, n in (latencies or {}).items()})
+    conn.execute(upsert_add(store.engine, M, ["tenant", "flow", "minute"],
+                            dict(tenant=tenant, flow=flow, minute=int(now // 60), **counters), list(counters)))
 
-    minute = int(now // 60)
-    key = (M.c.tenant == tenant) & (M.c.flow == flow) & (M.c.minute == minute)
-    # Create the row if missing, then lock and update it: two engines (or an engine and an
-    # import) counting in the same minute must neither collide nor lose an increment.
-    conn.execute(insert_ignoring_duplicates(store.engine, M).values(
-        tenant=tenant, flow=flow, minute=minute, delivered=0, failed=0, duplicates=0))
-    row = conn.execute(select(M).where(key).with_for_update()).first()
-    values: dict[str, Any] = dict(delivered=M.c.delivered + delivered, failed=M.c.failed + failed,
-                                  duplicates=M.c.duplicates + duplicates)
-    if latencies:
-        hist = merge_hist([json.loads(row.latency_hist or "{}"), {str(k): v for k, v in latencies.items()}])
-        values["latency_hist"] = json.dumps(hist)
-    conn.execute(M.update().where(key).values(**values))
+
+def histogram(row: Any) -> dict[str, int]:
+    """A stats row's latency histogram as {bucket upper ms: count}."""
+    return {str(ms): getattr(row, bucket_column(ms)) or 0 for ms in BUCKETS_MS}
 
 
 def record_outcomes(store: "Store", conn: Connection, outcomes: Sequence["Outcome"],

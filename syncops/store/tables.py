@@ -198,8 +198,22 @@ class FlowMinute(SQLModel, table=True):
     delivered: int = 0
     failed: int = 0
     duplicates: int = 0  # dropped at enqueue
-    # Latency histogram as JSON {bucket_upper_ms: count}; merges across minutes exactly.
-    latency_hist: Optional[str] = Field(default=None, sa_column=Column(Text))
+    # Latency histogram: deliveries per bucket, named by the bucket's upper bound in ms
+    # (see stats.BUCKETS_MS). Plain counters, so one upsert adds a batch and minutes merge exactly.
+    le_50: int = 0
+    le_100: int = 0
+    le_250: int = 0
+    le_500: int = 0
+    le_1000: int = 0
+    le_2000: int = 0
+    le_5000: int = 0
+    le_10000: int = 0
+    le_30000: int = 0
+    le_60000: int = 0
+    le_300000: int = 0
+    le_900000: int = 0
+    le_3600000: int = 0
+    le_86400000: int = 0
 
 
 class EngineHeartbeat(SQLModel, table=True):
