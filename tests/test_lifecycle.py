@@ -75,7 +75,7 @@ def test_settle_ok_delivers_and_records_the_attempt(store, clock):
     assert row.lease_owner is None and row.due_at is None
     [attempt] = record_detail(store, rid).attempts
     assert (attempt.outcome, attempt.status, attempt.endpoint) == ("delivered", 201, "shop")
-    assert lifecycle.last_delivered_payload(store, "acme", "orders", "K0") == sample_payload("order")
+    assert lifecycle.last_delivered(store, "acme", "orders", ["K0", "K9"]) == {"K0": sample_payload("order")}
     # A delivered record is never claimed again.
     clock.advance(3600)
     assert claim_all(store) == []

@@ -398,17 +398,6 @@ def renew_leases(store: Store, owner: str, *, lease_seconds: float) -> int:
     return res.rowcount or 0
 
 
-def last_delivered_payload(store: Store, tenant: str, flow: str, entity_key: str) -> dict[str, Any] | None:
-    """The newest payload syncops delivered for a key: the compare-and-swap baseline."""
-    with store.read() as conn:
-        payload = conn.execute(
-            select(R.c.payload).where(R.c.tenant == tenant, R.c.flow == flow,
-                                      R.c.entity_key == entity_key, R.c.state == DELIVERED)
-            .order_by(R.c.id.desc()).limit(1)
-        ).scalar()
-    return json.loads(payload) if payload else None
-
-
 def last_delivered(store: Store, tenant: str, flow: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Newest delivered payload per entity key, for a batch at once (compare-and-swap baselines)."""
     if not keys:
