@@ -351,11 +351,11 @@ def test_refused_connection_is_unavailable(server, clock):
     assert err.value.category == Category.UNAVAILABLE
 
 
-def test_garbage_is_unknown_with_excerpt(app, server, clock):
+def test_garbage_is_malformed_with_excerpt(app, server, clock):
     app.garbage_responses = 1
     with pytest.raises(DeliveryError) as err:
         run(lambda c: c.pull("price", None, 10), server, clock)
-    assert err.value.category == Category.UNKNOWN
+    assert err.value.category == Category.MALFORMED
     assert "<html>" in err.value.response_excerpt and len(err.value.response_excerpt) <= 500
 
 

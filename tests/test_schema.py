@@ -36,7 +36,7 @@ def _set_version(store, value: str) -> None:
 
 
 def test_a_new_store_has_every_table_and_the_current_version(store):
-    assert _version(store) == SCHEMA_VERSION == 2
+    assert _version(store) == SCHEMA_VERSION == 3
     with store.read() as conn:
         assert set(SQLModel.metadata.tables) <= set(inspect(conn).get_table_names())
 
@@ -86,6 +86,23 @@ def test_a_v1_store_is_upgraded_in_place(url, clock):
         lifecycle.enqueue(s, [new_record(0)])  # a duplicate, counted in flow_minutes
         assert flow_activity(s)[("acme", "orders")].duplicates == 1
         assert [c.id for c in claim_all(s)] == ids
+    finally:
+        s.close()
+
+
+def test_a_v2_store_gains_the_outcome_unknown_mark_and_keeps_its_records(url, clock):
+    s = open_store(url, clock=clock)
+    ids = enqueue_n(s, 2)
+    with s.write() as conn:
+        conn.execute(text("ALTER TABLE records DROP COLUMN outcome_unknown"))
+    _set_version(s, "2")
+    s.close()
+
+    s = open_store(url, clock=clock)
+    try:
+        assert _version(s) == SCHEMA_VERSION
+        claimed = claim_all(s)
+        assert [c.id for c in claimed] == ids and not any(c.outcome_unknown for c in claimed)
     finally:
         s.close()
 

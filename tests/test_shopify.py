@@ -140,9 +140,43 @@ def test_stale_change_from_quantity_is_a_conflict_and_the_rest_of_the_batch_is_a
 
 def test_stale_cas_fault_changes_stock_behind_syncops_back(faults, app, server):
     faults.plan.stale_cas = 1.0
-    [result] = run(push(server, "inventory", [inv(1, "TSHIRT-RED-M", "web", 11, previous=10)]))
+    [result] = run(push(server, "inventory", [inv(1, "TSHIRT-RED-M", "web", 50, previous=10)]))
     assert result.error is not None and result.error.category == Category.CONFLICT
-    assert app.level("TSHIRT-RED-M", "web") > 10
+    held = app.level("TSHIRT-RED-M", "web")
+    assert 10 < held < 50
+    # The human sees every value involved: what Shopify holds, what we expected, what we intend.
+    assert f"Shopify holds {held}, syncops last delivered 10" in result.error.message and "intends 50" in result.error.message
+
+
+def test_a_record_applied_earlier_whose_answer_was_lost_is_recognised_by_reading_back(app, server):
+    # The first attempt applied 36 but its answer was lost; the retry travels in another batch
+    # (another mutation key) with the old baseline: Shopify says stale, the read-back shows 36.
+    app.set_level("TSHIRT-RED-M", "web", 36)
+    [result] = run(push(server, "inventory", [inv(1, "TSHIRT-RED-M", "web", 36, previous=30)]))
+    assert result.error is None
+    assert "already at target: Shopify holds 36" in result.note
+    assert app.level("TSHIRT-RED-M", "web") == 36 and app.mutation_log == []
+
+
+def test_a_stale_baseline_explained_by_our_own_unknown_outcome_is_re_read_and_sent_again(app, server):
+    # An earlier record (outcome unknown) put 36 there; the newer record intends 100.
+    app.set_level("TSHIRT-RED-M", "web", 36)
+    d = inv(2, "TSHIRT-RED-M", "web", 100, previous=30)
+    d = Delivery(d.record_id, d.delivery_key, d.entity_key, d.payload, d.expected_previous,
+                 possible_previous=({"available": 36},))
+    [result] = run(push(server, "inventory", [d, inv(3, "MUG-WHITE", "store-1", 8)]))[:1]
+    assert result.error is None and "changeFrom 36" in result.request_summary
+    assert app.level("TSHIRT-RED-M", "web") == 100 and app.level("MUG-WHITE", "store-1") == 8
+
+
+def test_levels_can_be_read_back_through_graphql(app, server):
+    async def scenario():
+        c = connector(server)
+        try:
+            return await c.read_levels({("TSHIRT-RED-M", "web"), ("MUG-WHITE", "store-1"), ("NOPE", "web")})
+        finally:
+            await c.aclose()
+    assert run(scenario()) == {("TSHIRT-RED-M", "web"): 10, ("MUG-WHITE", "store-1"): 3}
 
 
 def test_same_key_with_different_parameters_is_a_conflict(app, server):
@@ -432,7 +466,7 @@ def test_bad_token_is_auth_and_never_echoes_the_secret(server):
     assert "bad-token" not in str(err) and "bad-token" not in err.response_excerpt
 
 
-def test_garbage_body_is_unknown_with_an_excerpt():
+def test_garbage_body_is_malformed_with_an_excerpt():
     class Garbage:
         name = "garbage"
 
@@ -442,7 +476,7 @@ def test_garbage_body_is_unknown_with_an_excerpt():
     with SimServer(Garbage()) as server:
         with pytest.raises(DeliveryError) as info:
             run(_pull(server, None))
-    assert info.value.category == Category.UNKNOWN
+    assert info.value.category == Category.MALFORMED
     assert info.value.response_excerpt.startswith("<html>") and len(info.value.response_excerpt) == 500
 
 

@@ -237,11 +237,11 @@ def test_bad_token_is_auth_and_never_echoed(world):
     assert "bad-token" not in str(exc.value) and "bad-token" not in (exc.value.response_excerpt or "")
 
 
-def test_garbage_body_is_unknown_with_excerpt(world):
+def test_garbage_body_is_malformed_with_excerpt(world):
     world.app.inject_garbage()
     with pytest.raises(DeliveryError) as exc:
         run(world, lambda conn: conn.pull("inventory", None, 10))
-    assert exc.value.category is Category.UNKNOWN
+    assert exc.value.category is Category.MALFORMED
     assert exc.value.response_excerpt.startswith("<html>") and len(exc.value.response_excerpt) <= 500
 
 

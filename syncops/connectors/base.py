@@ -39,6 +39,11 @@ class Delivery:
     payload: dict[str, Any]  # canonical payload after mappings
     # Last value syncops delivered for this entity key (compare-and-swap guard), or None to overwrite.
     expected_previous: dict[str, Any] | None = None
+    # Payloads of earlier records for this key whose delivery may have applied unseen: if the
+    # target holds one of these, syncops put it there, so a stale compare-and-swap is explained.
+    possible_previous: tuple[dict[str, Any], ...] = ()
+    # This very record may already have been applied (its earlier attempt's answer was lost).
+    outcome_unknown: bool = False
 
 
 @dataclass
@@ -49,6 +54,7 @@ class ItemResult:
     status: int | None = None
     request_summary: str = ""
     response_excerpt: str = ""
+    note: str | None = None  # how the outcome was established, when not by a plain write (read back)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from typing import Any, Awaitable, Callable
 import httpx
 from pydantic import ValidationError
 
+from syncops.connectors import signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
 from syncops.models import InventoryPosition, Price
@@ -41,10 +42,9 @@ def _excerpt(text: str, secret: str = "") -> str:
 
 
 def _int_header(headers: httpx.Headers, name: str) -> int | None:
-    try:
-        return int(float(headers[name]))
-    except (KeyError, ValueError):
-        return None
+    """A quota header as a whole number; garbage (1e309, nan, -5, words) counts as absent."""
+    value = signals.number(headers.get(name))
+    return None if value is None else int(value)
 
 
 def _money(value: Any) -> str:
@@ -66,28 +66,29 @@ def _problems(exc: ValidationError) -> str:
                      for e in exc.errors(include_input=False, include_url=False))
 
 
-def rate_info(headers: httpx.Headers, status: int) -> CallInfo:
+def rate_info(headers: httpx.Headers, status: int, ceiling: float = signals.MAX_WAIT) -> CallInfo:
     """What the X-Rate-Limit-* headers say; wait only when the window is used up."""
     left = _int_header(headers, "X-Rate-Limit-Requests-Left")
     reset_ms = _int_header(headers, "X-Rate-Limit-Time-Reset-Ms")
-    retry = _int_header(headers, "X-Retry-After")
+    retry = signals.retry_after(headers.get("X-Retry-After"), ceiling=ceiling, header="X-Retry-After")
     wait = None
     if status == 429 or left == 0:
-        wait = reset_ms / 1000 if reset_ms is not None else (float(retry) if retry is not None else None)
+        wait = (signals.clamp(reset_ms / 1000, ceiling, what="X-Rate-Limit-Time-Reset-Ms").seconds
+                if reset_ms is not None else retry.seconds)
     extra = {k: v for k, v in (("quota", _int_header(headers, "X-Rate-Limit-Requests-Quota")),
                                ("window_ms", _int_header(headers, "X-Rate-Limit-Time-Window-Ms")),
                                ("reset_ms", reset_ms)) if v is not None}
     return CallInfo(wait_seconds=wait, remaining=left, extra=extra)
 
 
-def classify(resp: httpx.Response, what: str, secret: str = "") -> DeliveryError:
+def classify(resp: httpx.Response, what: str, secret: str = "", ceiling: float = signals.MAX_WAIT) -> DeliveryError:
     """Map a BigCommerce error response (v3 problem+json, v3 batch_errors or v2 list) to a Category."""
     status = resp.status_code
     text = resp.text
     detail = ""
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict):
         if isinstance(body.get("batch_errors"), list):
@@ -105,7 +106,7 @@ def classify(resp: httpx.Response, what: str, secret: str = "") -> DeliveryError
     if status in (401, 403):
         return DeliveryError(Category.AUTH, f"BigCommerce refused {what}: {detail}", **kw)
     if status == 429:
-        info = rate_info(resp.headers, status)
+        info = rate_info(resp.headers, status, ceiling)
         # Without the rate headers a 429 means platform overload; the engine's backoff applies.
         return DeliveryError(Category.RATE_LIMIT, f"BigCommerce throttled {what} (429)",
                              retry_after=info.wait_seconds, **kw)
@@ -114,7 +115,9 @@ def classify(resp: httpx.Response, what: str, secret: str = "") -> DeliveryError
     if status == 409:
         return DeliveryError(Category.CONFLICT, f"BigCommerce reported a conflict on {what}: {detail}", **kw)
     if status >= 500:
-        return DeliveryError(Category.UNAVAILABLE, f"BigCommerce failed {what} with HTTP {status}", **kw)
+        wait = signals.retry_after(resp.headers.get("Retry-After"), ceiling=ceiling)
+        return DeliveryError(Category.UNAVAILABLE, f"BigCommerce failed {what} with HTTP {status}{wait.describe()}",
+                             retry_after=wait.seconds, **kw)
     return DeliveryError(Category.UNKNOWN, f"unexpected HTTP {status} from BigCommerce for {what}", **kw)
 
 
@@ -134,6 +137,7 @@ class BigCommerceConnector:
         if store_hash and "/stores/" not in base:
             base = f"{base}/stores/{store_hash}"
         self.base_url = base  # .../stores/<hash>; v2 and v3 paths hang off it
+        self.ceiling = signals.ceiling_of(self.options)
         self._secret = secret
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(
@@ -153,34 +157,34 @@ class BigCommerceConnector:
                        body: Any = None) -> httpx.Response:
         what = f"{method} /{path}"
         headers = {"X-Auth-Token": self._secret, "Accept": "application/json", "User-Agent": "syncops"}
+        write = method != "GET"  # a lost answer to a write may mean it was applied
         try:
             resp = await self._client.request(method, f"{self.base_url}/{path}", params=params,
                                               json=body, headers=headers)
-        except httpx.TimeoutException as exc:
+        except httpx.HTTPError as exc:
             self._last = CallInfo()
-            raise DeliveryError(Category.UNAVAILABLE, f"BigCommerce did not answer {what} in time "
-                                                      f"({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
-            self._last = CallInfo()
-            raise DeliveryError(Category.UNAVAILABLE, f"cannot reach BigCommerce for {what}: "
-                                                      f"{type(exc).__name__}: {exc}") from None
-        self._last = rate_info(resp.headers, resp.status_code)
+            err = signals.transport_failure(exc, f"BigCommerce {what}")
+            err.maybe_applied = err.maybe_applied and write
+            raise err from None
+        self._last = rate_info(resp.headers, resp.status_code, self.ceiling)
         if resp.status_code >= 400:
-            raise classify(resp, what, self._secret)
+            err = classify(resp, what, self._secret, self.ceiling)
+            err.maybe_applied = write and signals.status_may_have_applied(resp.status_code)
+            raise err
         return resp
 
     def _json(self, resp: httpx.Response, what: str) -> Any:
-        try:
-            return resp.json()
-        except ValueError:
-            raise DeliveryError(Category.UNKNOWN, f"BigCommerce answered {what} with non-JSON "
-                                                  f"({resp.headers.get('content-type', '?')})",
-                                status=resp.status_code,
-                                response_excerpt=_excerpt(resp.text, self._secret)) from None
+        body = signals.json_body(resp)
+        if body is None and resp.content.strip() not in (b"null",):
+            raise signals.malformed("BigCommerce", f"{what} answered with a body that is not JSON "
+                                    f"({resp.headers.get('content-type', '?')})", status=resp.status_code,
+                                    excerpt=_excerpt(resp.text, self._secret),
+                                    applied_if_write=resp.request.method != "GET")
+        return body
 
     def _shape(self, what: str, value: Any) -> DeliveryError:
-        return DeliveryError(Category.UNKNOWN, f"BigCommerce {what} returned an unexpected shape",
-                             status=200, response_excerpt=_excerpt(json.dumps(value)))
+        return signals.malformed("BigCommerce", f"{what} returned an unexpected shape", status=200,
+                                 excerpt=_excerpt(json.dumps(value, default=str)))
 
     # ------------------------------------------------------------------ protocol
 

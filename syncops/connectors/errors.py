@@ -21,6 +21,7 @@ class DeliveryError(Exception):
         retry_after: float | None = None,
         response_excerpt: str | None = None,
         vendor_code: str | None = None,
+        maybe_applied: bool = False,
     ) -> None:
         super().__init__(message)
         self.category = Category(category)
@@ -29,6 +30,8 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
         self.response_excerpt = response_excerpt
         self.vendor_code = vendor_code
+        # The call went out and no trustworthy answer came back: the vendor may have applied it.
+        self.maybe_applied = maybe_applied
 
     def __str__(self) -> str:
         return f"{self.category}: {self.message}"

@@ -16,12 +16,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
 import httpx
 from pydantic import ValidationError
 
+from syncops.connectors import signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
 from syncops.models import Customer, ReturnRefund, SalesOrder
@@ -45,22 +45,13 @@ def to_odoo_datetime(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Retry-After is either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-    except (TypeError, ValueError):
-        return None
+# JSON-2 methods that only read: their lost answers cannot have changed anything.
+_READ_METHODS = frozenset({"search_read", "read", "search", "search_count", "context_get", "fields_get",
+                           "name_search", "read_group"})
 
 
 def classify(status: int, text: str, headers: httpx.Headers | dict[str, str], what: str, *,
-             now: float, secret: str = "") -> DeliveryError:
+             now: float, secret: str = "", ceiling: float = signals.MAX_WAIT) -> DeliveryError:
     """Map a JSON-2 error response onto a Category."""
     excerpt = _excerpt(text, secret)
     name = message = None
@@ -68,7 +59,7 @@ def classify(status: int, text: str, headers: httpx.Headers | dict[str, str], wh
         body = json.loads(text)
         if isinstance(body, dict):
             name, message = body.get("name"), body.get("message")
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     detail = message or f"HTTP {status}"
     kw: dict[str, Any] = {"status": status, "response_excerpt": excerpt, "vendor_code": name}
@@ -80,11 +71,13 @@ def classify(status: int, text: str, headers: httpx.Headers | dict[str, str], wh
         return DeliveryError(Category.VALIDATION, f"Odoo rejected {what}: {detail}", **kw)
     if status == 409:
         return DeliveryError(Category.CONFLICT, f"Odoo reported a conflict on {what}: {detail}", **kw)
-    if status == 429:
-        wait = parse_retry_after(headers.get("Retry-After"), now)
-        return DeliveryError(Category.RATE_LIMIT, f"Odoo throttled {what} (429)", retry_after=wait, **kw)
-    if status >= 500:
-        return DeliveryError(Category.UNAVAILABLE, f"Odoo failed {what} with HTTP {status}: {detail}", **kw)
+    if status == 429 or status >= 500:
+        wait = signals.retry_after(headers.get("Retry-After"), ceiling=ceiling, now=now)
+        if status == 429:
+            return DeliveryError(Category.RATE_LIMIT, f"Odoo throttled {what} (429){wait.describe()}",
+                                 retry_after=wait.seconds, **kw)
+        return DeliveryError(Category.UNAVAILABLE, f"Odoo failed {what} with HTTP {status}: {detail}"
+                             f"{wait.describe()}", retry_after=wait.seconds, **kw)
     return DeliveryError(Category.UNKNOWN, f"unexpected HTTP {status} from Odoo for {what}", **kw)
 
 
@@ -142,6 +135,7 @@ class OdooConnector:
             timeout=10.0, limits=httpx.Limits(max_keepalive_connections=8))
         self.clock = clock
         self.options = dict(options or {})
+        self.ceiling = signals.ceiling_of(self.options)
         self.currency: str = self.options.get("currency", "USD")
         self.price_list: str = self.options.get("price_list", "odoo-list")
         self.database: str | None = self.options.get("database")
@@ -157,37 +151,35 @@ class OdooConnector:
         headers = {"Authorization": f"bearer {self._secret}", "User-Agent": "syncops"}
         if self.database:
             headers["X-Odoo-Database"] = self.database
+        write = method not in _READ_METHODS  # a lost answer to a write may mean it was applied
         try:
             resp = await self._client.post(f"{self.base_url}/json/2/{model}/{method}", json=params,
                                            headers=headers)
-        except httpx.TimeoutException as exc:
+        except httpx.HTTPError as exc:
             self._last = CallInfo()
-            raise DeliveryError(Category.UNAVAILABLE, f"Odoo did not answer {what} in time "
-                                                      f"({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
-            self._last = CallInfo()
-            raise DeliveryError(Category.UNAVAILABLE, f"cannot reach Odoo for {what}: "
-                                                      f"{type(exc).__name__}: {exc}") from None
+            err = signals.transport_failure(exc, f"Odoo {what}")
+            err.maybe_applied = err.maybe_applied and write
+            raise err from None
         if resp.status_code >= 400:
             err = classify(resp.status_code, resp.text, resp.headers, what, now=self.clock(),
-                           secret=self._secret)
+                           secret=self._secret, ceiling=self.ceiling)
+            err.maybe_applied = write and signals.status_may_have_applied(resp.status_code)
             self._last = CallInfo(wait_seconds=err.retry_after)
             raise err
         self._last = CallInfo()
-        try:
-            return resp.json()
-        except ValueError:
+        body = signals.json_body(resp)
+        if body is None and resp.content.strip() != b"null":
             ctype = resp.headers.get("content-type", "?")
-            raise DeliveryError(Category.UNKNOWN, f"Odoo answered {what} with non-JSON ({ctype}); "
-                                                  "is base_url the Odoo server?",
-                                status=resp.status_code,
-                                response_excerpt=_excerpt(resp.text, self._secret)) from None
+            raise signals.malformed("Odoo", f"{what} answered with a body that is not JSON ({ctype}); "
+                                    "is base_url the Odoo server?", status=resp.status_code,
+                                    excerpt=_excerpt(resp.text, self._secret), applied_if_write=write)
+        return body
 
     async def _search_read(self, model: str, domain: list[Any], fields: list[str], **kw: Any) -> list[dict]:
         rows = await self._call(model, "search_read", domain=domain, fields=fields, **kw)
         if not isinstance(rows, list) or not all(isinstance(r, dict) and "id" in r for r in rows):
-            raise DeliveryError(Category.UNKNOWN, f"Odoo {model}/search_read returned an unexpected shape",
-                                status=200, response_excerpt=_excerpt(json.dumps(rows)))
+            raise signals.malformed("Odoo", f"{model}/search_read returned rows that are not objects with an id",
+                                    status=200, excerpt=_excerpt(json.dumps(rows, default=str)))
         return rows
 
     async def _create(self, model: str, vals_list: list[dict[str, Any]]) -> list[int]:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 
 import httpx
 
+from syncops.connectors import signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
 from syncops.connectors.shopify_orders import ORDERS_QUERY, OrdersCursor, epoch, later, to_sales_order
@@ -38,6 +39,14 @@ query SyncopsLocations($first: Int!, $after: String) {
   locations(first: $first, after: $after) { nodes { id name isActive } pageInfo { hasNextPage endCursor } }
 }
 """
+READ_LEVELS = """
+query SyncopsLevels($first: Int!, $query: String!) {
+  inventoryItems(first: $first, query: $query) {
+    nodes { id sku inventoryLevels(first: 250) { nodes { location { id name } quantities(names: ["available"]) { name quantity } } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
 SHOP_QUERY = "query SyncopsShop { shop { name currencyCode } }"
 SET_QUANTITIES = """
 mutation SyncopsSetQuantities($input: InventorySetQuantitiesInput!) {
@@ -56,8 +65,8 @@ mutation SyncopsPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!)
 }
 """
 
-_CONFLICT_CODES = {"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE",
-                   "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"}
+_STALE_CODES = {"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"}
+_CONFLICT_CODES = _STALE_CODES | {"IDEMPOTENCY_KEY_PARAMETER_MISMATCH", "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"}
 _RETRY_CODES = {"IDEMPOTENCY_CONCURRENT_REQUEST"}
 _MISSING_CODES = {"INVALID_INVENTORY_ITEM", "PRODUCT_VARIANT_DOES_NOT_EXIST", "PRODUCT_DOES_NOT_EXIST"}
 
@@ -78,6 +87,14 @@ class _Work:
     sku: str
     location: str  # inventory: location name; price: unused
     value: dict[str, Any]  # the vendor-side input for this item
+    rebased: bool = False  # changeFromQuantity was re-read from the target after a stale answer
+
+    @property
+    def key(self) -> str:
+        # A re-read baseline changes the mutation's parameters, so it needs a key of its own
+        # (Shopify refuses a reused key with other parameters).
+        base = self.delivery.delivery_key
+        return f"{base}:from{self.value['changeFromQuantity']}" if self.rebased else base
 
 
 def _user_error(err: dict[str, Any], what: str) -> DeliveryError:
@@ -122,15 +139,34 @@ def _rounds(work: list[_Work], ident: Callable[[_Work], Any], size: int) -> list
     return groups
 
 
-def idempotency_key(deliveries: Iterable[Delivery]) -> str:
+def idempotency_key(deliveries: Iterable[Delivery | str]) -> str:
     """The delivery key for one delivery; a hash of the sorted keys for a batch.
 
-    A retried identical batch replays; any other combination gets a new key.
+    A retried identical batch replays; any other combination gets a new key. Shopify keys
+    whole mutations, not items, so this alone cannot recognise a record replayed in another
+    batch: the compare-and-swap read-back does (see `_settle_stale`).
     """
-    keys = sorted(d.delivery_key for d in deliveries)
+    keys = sorted(d if isinstance(d, str) else d.delivery_key for d in deliveries)
     if len(keys) == 1:
         return keys[0]
     return "syncops-batch-" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:40]
+
+
+def _levels_of(node: Any) -> list[tuple[str, int]]:
+    """(location name, available) pairs of one inventory item node, strictly typed."""
+    if not isinstance(node, dict) or not isinstance(node.get("sku"), str):
+        return []
+    levels = node.get("inventoryLevels")
+    rows = levels.get("nodes") if isinstance(levels, dict) else None
+    out = []
+    for row in rows if isinstance(rows, list) else []:
+        loc = row.get("location") if isinstance(row, dict) else None
+        name = loc.get("name") if isinstance(loc, dict) else None
+        for q in row.get("quantities") or [] if isinstance(row, dict) else []:
+            qty = q.get("quantity") if isinstance(q, dict) else None
+            if isinstance(name, str) and q.get("name") == "available" and type(qty) is int and abs(qty) < 10**12:
+                out.append((name, qty))
+    return out
 
 
 class ShopifyConnector:
@@ -145,7 +181,8 @@ class ShopifyConnector:
         self.clock = clock
         self._own_client = client is None
         self._client = client or httpx.AsyncClient(timeout=10.0, limits=httpx.Limits(max_keepalive_connections=5))
-        self._api = ShopifyTransport(base_url, secret, self._client, self.options.get("api_version", DEFAULT_VERSION))
+        self._api = ShopifyTransport(base_url, secret, self._client, self.options.get("api_version", DEFAULT_VERSION),
+                                     ceiling=signals.ceiling_of(self.options))
         self._skus: dict[str, _Sku] = {}
         self._locations: dict[str, str] = {}  # name -> gid
         self._currency: str | None = None
@@ -305,42 +342,105 @@ class ShopifyConnector:
     async def _set_quantities(self, pending: list[_Work], results: dict[int, ItemResult]) -> bool:
         """One atomic mutation; returns True when some item failed (so nothing was applied)."""
         ordered = sorted(pending, key=lambda w: w.delivery.delivery_key)  # same batch -> same variables
-        key = idempotency_key(w.delivery for w in ordered)
+        key = idempotency_key(w.key for w in ordered)
         first = ordered[0].delivery.record_id
         uri = f"gid://syncops/Record/{first}" + (f"?batch={len(ordered)}" if len(ordered) > 1 else "")
         variables = {"input": {"name": "available", "reason": "correction", "referenceDocumentUri": uri,
                                "quantities": [w.value for w in ordered]}}
-        data = await self._api.call(SET_QUANTITIES % json.dumps(key), variables)
+        data = await self._api.call(SET_QUANTITIES % json.dumps(key), variables, write=True)
         payload = data.get("inventorySetQuantities")
         if not isinstance(payload, dict) or not isinstance(payload.get("userErrors"), list):
-            raise DeliveryError(Category.UNKNOWN, "inventorySetQuantities returned no payload",
-                                response_excerpt=self._api.excerpt(json.dumps(data)))
+            raise signals.malformed("Shopify", "inventorySetQuantities has no userErrors list", status=200,
+                                    excerpt=self._api.excerpt(json.dumps(data)), applied_if_write=True)
 
         def summary(w: _Work) -> str:
             return (f"inventorySetQuantities key={key} {w.sku}@{w.location} -> {w.value['quantity']} "
                     f"(changeFrom {w.value['changeFromQuantity']})")
 
         failed = False
+        stale: dict[int, _Work] = {}
         for err in payload["userErrors"]:
             failed = True
+            if not isinstance(err, dict):
+                continue
             index = _error_index(err, "quantities")
             targets = [ordered[index]] if index is not None and 0 <= index < len(ordered) else ordered
             for w in targets:
                 if w.index in results:
                     continue
+                if err.get("code") in _STALE_CODES and index is not None:
+                    stale[w.index] = w  # decided below, after reading what Shopify holds
+                    continue
                 if err.get("code") in _MISSING_CODES:
                     self._skus.pop(w.sku, None)  # deleted in Shopify: look it up again next time
                 self._fail(results, w, _user_error(err, f"{w.sku}@{w.location}"), summary(w))
+        if stale:
+            await self._settle_stale(list(stale.values()), results, summary)
         if failed:
             return True
-        group = payload.get("inventoryAdjustmentGroup") or {}
-        changes = group.get("changes") or []
+        group = payload.get("inventoryAdjustmentGroup") if isinstance(payload.get("inventoryAdjustmentGroup"),
+                                                                       dict) else {}
+        changes = group.get("changes") if isinstance(group.get("changes"), list) else []
         for pos, w in enumerate(ordered):
             excerpt = json.dumps(changes[pos])[:500] if pos < len(changes) else ""
-            ref = group.get("id") or w.value["inventoryItemId"]
+            ref = group.get("id") if isinstance(group.get("id"), str) else w.value["inventoryItemId"]
             results[w.index] = ItemResult(w.delivery.record_id, target_ref=ref, status=200,
                                           request_summary=summary(w), response_excerpt=excerpt)
         return False
+
+    async def _settle_stale(self, stale: list[_Work], results: dict[int, ItemResult],
+                            summary: Callable[[_Work], str]) -> None:
+        """Shopify holds something other than the baseline we sent. Read it back and decide:
+        our own value (this record applied earlier, its answer lost) -> delivered; a value an
+        earlier record of ours may have put there -> send again from it; anything else -> a
+        conflict for a human, naming every value involved."""
+        held = await self.read_levels({(w.sku, w.location) for w in stale})
+        for w in stale:
+            observed = held.get((w.sku, w.location))
+            intended, sent_from = w.value["quantity"], w.value["changeFromQuantity"]
+            where = f"{w.sku}@{w.location}"
+            if observed == intended:
+                results[w.index] = ItemResult(
+                    w.delivery.record_id, target_ref=w.value["inventoryItemId"], status=200,
+                    request_summary=summary(w), response_excerpt=f"read back available={observed}",
+                    note=f"already at target: Shopify holds {observed} at {where} (read back after a stale "
+                         "compare-and-swap)")
+                continue
+            ours = {p.get("available") for p in w.delivery.possible_previous}
+            if observed is not None and observed in ours and not w.rebased:
+                w.value["changeFromQuantity"] = observed
+                w.rebased = True  # resent in the next round of this push
+                continue
+            if observed is None:
+                message = f"{where}: compare-and-swap stale and the level could not be read back"
+            else:
+                believed = "had delivered nothing yet" if sent_from is None else f"last delivered {sent_from}"
+                message = (f"{where}: compare-and-swap stale: Shopify holds {observed}, syncops {believed} "
+                           f"and intends {intended}; something else changed it. Retry to overwrite with "
+                           f"{intended}, or resolve to keep {observed}")
+            self._fail(results, w, DeliveryError(Category.CONFLICT, message[:400], status=200,
+                                                 vendor_code="CHANGE_FROM_QUANTITY_STALE"), summary(w))
+
+    async def read_levels(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+        """Current `available` per (sku, location name), read from Shopify; missing -> absent."""
+        out: dict[tuple[str, str], int | None] = {}
+        skus = sorted({sku for sku, _ in pairs})
+        for start in range(0, len(skus), 50):
+            chunk = [s for s in skus[start:start + 50] if '"' not in s]
+            search = " OR ".join(f"sku:'{s}'" if "'" not in s else f'sku:"{s}"' for s in chunk)
+            if not search:
+                continue
+            data = await self._api.call(READ_LEVELS, {"first": min(MAX_BATCH, 2 * len(chunk)), "query": search})
+            nodes = (data.get("inventoryItems") or {}).get("nodes") if isinstance(data.get("inventoryItems"),
+                                                                                dict) else None
+            if not isinstance(nodes, list):
+                raise signals.malformed("Shopify", "inventoryItems.nodes is not a list", status=200,
+                                        excerpt=self._api.excerpt(json.dumps(data)))
+            for node in nodes:
+                for loc, qty in _levels_of(node):
+                    if (node.get("sku"), loc) in pairs:
+                        out[(node["sku"], loc)] = qty
+        return out
 
     # -- prices
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import httpx
 
+from syncops.connectors import signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
 from syncops.connectors.square_convert import (
@@ -52,6 +53,7 @@ class SquareConnector:
         }
         self.location_ids: list[str] | None = list(options["location_ids"]) if options.get("location_ids") else None
         self.overlap = float(options.get("overlap_seconds", 1.0))
+        self.ceiling = signals.ceiling_of(options)
         start = options.get("initial_watermark", 0)
         self.initial_watermark = rfc3339(epoch(start) if isinstance(start, str) else float(start))
         self.warnings: list[str] = []
@@ -168,7 +170,7 @@ class SquareConnector:
             if rebound:
                 body["idempotency_key"] = key = rebind_key(key, body["changes"])
             try:
-                data = await self._call("POST", "/v2/inventory/changes/batch-create", body)
+                data = await self._call("POST", "/v2/inventory/changes/batch-create", body, write=True)
             except DeliveryError as exc:
                 if exc.vendor_code == "IDEMPOTENCY_KEY_REUSED" and not rebound:
                     # An earlier attempt under this key had another body (occurred_at clamped later,
@@ -391,25 +393,28 @@ class SquareConnector:
 
     # ------------------------------------------------------------------ transport
 
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None, *,
+                    write: bool = False) -> dict[str, Any]:
+        """One request; `write` marks calls that change Square, whose lost answers may mean applied."""
         what = f"{method} {path}"
         try:
             response = await self._client.request(method, self.base_url + path, json=body, headers=self._headers)
-        except httpx.TimeoutException:
-            raise DeliveryError(Category.UNAVAILABLE, f"Square {what} timed out") from None
-        except httpx.TransportError as exc:
-            raise DeliveryError(Category.UNAVAILABLE, f"Square {what} failed: {type(exc).__name__}") from None
+        except httpx.HTTPError as exc:
+            err = signals.transport_failure(exc, f"Square {what}")
+            err.maybe_applied = err.maybe_applied and write
+            raise err from None
         self._last = CallInfo(extra={"status": response.status_code, "path": path})
         text = response.text
         if not 200 <= response.status_code < 300:
-            raise classify(response.status_code, text, what=what, retry_after=response.headers.get("retry-after"))
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
+            err = classify(response.status_code, text, what=what, retry_after=response.headers.get("retry-after"),
+                           ceiling=self.ceiling)
+            err.maybe_applied = write and signals.status_may_have_applied(response.status_code)
+            raise err
+        data = signals.json_body(response)
         if not isinstance(data, dict):
-            raise DeliveryError(Category.UNKNOWN, f"Square {what} -> HTTP {response.status_code} with a non-JSON body",
-                                status=response.status_code, response_excerpt=text[:EXCERPT])
+            raise signals.malformed(f"Square {what}", f"HTTP {response.status_code} with a body that is not a "
+                                    "JSON object", status=response.status_code, excerpt=text[:EXCERPT],
+                                    applied_if_write=write)
         return data
 
     def _warn(self, message: str) -> None:

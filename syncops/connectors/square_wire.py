@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from syncops.connectors import signals
 from syncops.connectors.errors import DeliveryError
 from syncops.store.categories import Category
 
@@ -34,13 +35,14 @@ class PullState:
                            "limit": self.limit}, separators=(",", ":"))
 
 
-def classify(status: int, text: str, *, what: str, retry_after: str | None = None) -> DeliveryError:
+def classify(status: int, text: str, *, what: str, retry_after: str | None = None,
+             ceiling: float = signals.MAX_WAIT) -> DeliveryError:
     """Turn a non-2xx Square answer into a DeliveryError (never includes request headers)."""
     excerpt = text[:EXCERPT]
     try:
         errors = json.loads(text).get("errors")
         first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else None
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         first = None
     code = str(first.get("code")) if first else None
     vendor_category = str(first.get("category")) if first else None
@@ -56,14 +58,12 @@ def classify(status: int, text: str, *, what: str, retry_after: str | None = Non
         category = Category.UNKNOWN
     else:
         category = item_category(first, status)
-    wait = None
-    if category is Category.RATE_LIMIT and retry_after:
-        try:
-            wait = float(retry_after)
-        except ValueError:
-            wait = None  # an HTTP-date; Square sends none anyway, so let the backoff decide
-    return DeliveryError(category, message, status=status, retry_after=wait, response_excerpt=excerpt,
-                         vendor_code=code)
+    wait = signals.Wait(None)
+    if category in (Category.RATE_LIMIT, Category.UNAVAILABLE):
+        # Square documents no Retry-After; honour one strictly if a proxy adds it.
+        wait = signals.retry_after(retry_after, ceiling=ceiling)
+    return DeliveryError(category, message + wait.describe(), status=status, retry_after=wait.seconds,
+                         response_excerpt=excerpt, vendor_code=code)
 
 
 def item_category(error: dict[str, Any], status: int = 200) -> Category:
@@ -102,6 +102,6 @@ def rebind_key(key: str, changes: list[Any]) -> str:
 def expect_list(data: dict[str, Any], key: str, path: str) -> list[Any]:
     value = data.get(key, [])
     if not isinstance(value, list):
-        raise DeliveryError(Category.UNKNOWN, f"Square {path}: {key!r} is not a list",
-                            response_excerpt=json.dumps(data)[:EXCERPT])
+        raise signals.malformed(f"Square {path}", f"{key!r} is not a list", status=200,
+                                excerpt=json.dumps(data)[:EXCERPT])
     return value

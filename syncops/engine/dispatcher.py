@@ -112,11 +112,14 @@ class Dispatcher:
             await asyncio.to_thread(lifecycle.defer, self.store, self.engine.engine_id,
                                     [c.id for c in claimed], until=self.store.clock() + 5)
         except Exception as exc:
-            # Something nobody classified (a connector bug, an undecodable answer): count it as
-            # an attempt, so a poison batch ends in `failed` for a human instead of looping.
+            # Something nobody classified: count it as an attempt, so a poison batch ends in
+            # `failed` for a human instead of looping. The call may have gone out, so its outcome
+            # is unknown; an answer the connector could not take apart is the vendor's shape.
             self.log("deliver_error", tenant=self.tenant, endpoint=self.endpoint.name, error=repr(exc))
-            outcomes = [Outcome(c, Category.UNKNOWN, f"unexpected error while delivering: {exc!r}"[:500])
-                        for c in claimed]
+            shape = isinstance(exc, (TypeError, KeyError, AttributeError, ValueError, IndexError, RecursionError))
+            category = Category.MALFORMED if shape else Category.UNKNOWN
+            what = "could not read the vendor's answer" if shape else "unexpected error while delivering"
+            outcomes = [Outcome(c, category, f"{what}: {exc!r}"[:500], maybe_applied=True) for c in claimed]
             await asyncio.to_thread(lifecycle.settle, self.store, self.engine.engine_id, outcomes,
                                     endpoint=self.endpoint.name, policy_for=self.engine.policy_for)
         finally:
@@ -155,16 +158,19 @@ class Dispatcher:
     async def _deliver(self, flow: Any, records: list[Claimed]) -> None:
         ready, outcomes = await self._prepare(flow, records)
         if ready:
-            baselines: dict[str, dict] = {}
+            delivered: dict[str, dict] = {}
+            unknown: dict[str, list[dict]] = {}
             if flow.entity == "inventory":
-                baselines = await asyncio.to_thread(lifecycle.last_delivered, self.store, self.tenant,
-                                                    flow.name, [r.entity_key for r, _, _ in ready])
+                delivered, unknown = await asyncio.to_thread(
+                    lifecycle.baselines, self.store, self.tenant, flow.name, [r.entity_key for r, _, _ in ready])
             deliveries = []
             for rec, mapped, _ in ready:
                 # After a conflict a human chose to send it again: overwrite, don't compare.
-                prev = None if rec.overwrite else baselines.get(rec.entity_key)
+                prev = None if rec.overwrite else delivered.get(rec.entity_key)
                 deliveries.append(Delivery(rec.id, rec.delivery_key, rec.entity_key, mapped,
-                                           expected_previous=prev))
+                                           expected_previous=prev,
+                                           possible_previous=tuple(unknown.get(rec.entity_key, ())),
+                                           outcome_unknown=rec.outcome_unknown))
             outcomes += await self._push(flow, ready, deliveries)
         if outcomes:
             states = await asyncio.to_thread(
@@ -201,7 +207,7 @@ class Dispatcher:
             summary = (summary + " | " if summary else "") + f"maps {maps}"
         err = res.error
         if err is None:
-            return Outcome(rec, None, None, status=res.status, duration_ms=ms, request_summary=summary,
+            return Outcome(rec, None, res.note, status=res.status, duration_ms=ms, request_summary=summary,
                            response_excerpt=res.response_excerpt, target_ref=res.target_ref)
         if err.category == Category.DUPLICATE and res.target_ref:
             # The target already has this document (an earlier delivery whose answer we
@@ -211,7 +217,8 @@ class Dispatcher:
                            response_excerpt=res.response_excerpt or err.message, target_ref=res.target_ref)
         return Outcome(rec, err.category, err.message, retry_after=err.retry_after, status=err.status or res.status,
                        duration_ms=ms, request_summary=summary,
-                       response_excerpt=err.response_excerpt or res.response_excerpt)
+                       response_excerpt=err.response_excerpt or res.response_excerpt,
+                       maybe_applied=err.maybe_applied)
 
     async def _whole_call_failed(self, flow: Any, records: list[Claimed], exc: DeliveryError,
                                  ms: float) -> list[Outcome]:
@@ -227,7 +234,8 @@ class Dispatcher:
                                     reason=f"rate limited by {self.endpoint.name}: waiting {waited:.1f}s",
                                     category=Category.RATE_LIMIT)
             return []
-        if exc.category == Category.UNAVAILABLE:
+        if exc.category in (Category.UNAVAILABLE, Category.MALFORMED):
+            # An endpoint answering garbage is as broken as one not answering.
             if self.breaker.failure(exc.message):
                 self.engine.breaker_changed(self.tenant, self.endpoint.name, self.breaker)
             if self.breaker.state != "closed":
@@ -236,10 +244,12 @@ class Dispatcher:
                 until = self.store.clock() + max(self.breaker.retry_in(), 0.1)
                 await asyncio.to_thread(lifecycle.defer, self.store, self.engine.engine_id, [r.id for r in records],
                                         until=until, reason=f"{self.endpoint.name} unavailable, circuit open: "
-                                        f"{exc.message[:200]}", category=Category.UNAVAILABLE)
+                                        f"{exc.message[:200]}", category=exc.category,
+                                        maybe_applied=exc.maybe_applied)
                 return []
         return [Outcome(r, exc.category, exc.message, retry_after=exc.retry_after, status=exc.status,
-                        duration_ms=ms, response_excerpt=exc.response_excerpt) for r in records]
+                        duration_ms=ms, response_excerpt=exc.response_excerpt, maybe_applied=exc.maybe_applied)
+                for r in records]
 
     def _observe_limits(self) -> None:
         info = self.connector.last_call()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable
+
+from syncops.connectors.signals import MAX_WAIT
 
 
 class Gate:
@@ -13,9 +16,11 @@ class Gate:
     reset header); when they don't (Square's bare 429), we back off exponentially.
     """
 
-    def __init__(self, *, max_rps: float | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, max_rps: float | None = None, clock: Callable[[], float] = time.time,
+                 max_wait: float = MAX_WAIT) -> None:
         self.clock = clock
         self.max_rps = max_rps
+        self.max_wait = max_wait  # no vendor signal, however large, holds the endpoint longer
         self.wait_until = 0.0
         self._next_slot = 0.0
         self._bare_429s = 0
@@ -31,10 +36,13 @@ class Gate:
 
     def vendor_says_wait(self, seconds: float | None) -> float:
         """Record a throttling answer; returns how long we will now hold off."""
-        if seconds is None:
+        if seconds is None or not math.isfinite(seconds):
             self._bare_429s += 1
-            seconds = min(30.0, 0.5 * (2 ** (self._bare_429s - 1)))
-        self.wait_until = max(self.wait_until, self.clock() + max(0.0, seconds))
+            seconds = min(30.0, 0.5 * (2 ** min(self._bare_429s - 1, 16)))
+        seconds = min(max(0.0, seconds), self.max_wait)
+        now = self.clock()
+        # Also never keep an older, longer hold than the ceiling allows from now.
+        self.wait_until = min(max(self.wait_until, now + seconds), now + self.max_wait)
         return seconds
 
     def call_succeeded(self) -> None:

@@ -38,6 +38,7 @@ from syncops.simulator.http import Request, Response, json_response
 _PATH = re.compile(r"^/admin/api/(?:\d{4}-\d{2}|unstable)/graphql\.json$")
 _IDEMPOTENT = re.compile(r'@idempotent\s*\(\s*key\s*:\s*(?:"((?:[^"\\]|\\.)*)"|\$(\w+))\s*\)')
 _SKU_TERM = re.compile(r"""sku:\s*(?:'([^']*)'|"([^"]*)"|([^\s()'"]+))""")
+_LEVEL_NAMES = re.compile(r"\binventoryLevels\s*\([^)]*\)[^()]*?\bquantities\s*\(\s*names\s*:\s*\[([^\]]*)\]")
 _UPDATED_AT = re.compile(r"""updated_at:\s*(>=|<=|>|<)?\s*['"]?([0-9][0-9T:.+\-Z]*)['"]?""")
 
 # (operation, regex, is_mutation); mutations first so a mutation's selection of e.g.
@@ -490,7 +491,7 @@ class ShopifyApp:
                 return self._answer({operation: self._bulk_update(variables)}, cost)
             if operation == "shop":
                 return self._answer({"shop": {"name": self.shop_name, "currencyCode": self.currency}}, cost, 1)
-            nodes, page_info = self._connection(operation, variables, first)
+            nodes, page_info = self._connection(operation, variables, first, query)
             edges = [{"cursor": cursor, "node": node} for cursor, node in nodes]
             data = {operation: {"edges": edges, "nodes": [n for _, n in nodes], "pageInfo": page_info}}
             return self._answer(data, cost, 2 + len(nodes) * _NODE_COST[operation])
@@ -668,12 +669,14 @@ class ShopifyApp:
 
     # -- connections
 
-    def _connection(self, operation: str, variables: dict[str, Any], first: int):
+    def _connection(self, operation: str, variables: dict[str, Any], first: int, document: str = ""):
         query = variables.get("query") or ""
         if operation == "orders":
             rows = self._order_rows(query)
         elif operation == "inventoryItems":
-            rows = [((item.number,), self._inventory_item_node(item)) for item in self._sku_filter(query)]
+            # Levels only when the document selects them, as the real API answers selected fields.
+            levels = _LEVEL_NAMES.search(document)
+            rows = [((item.number,), self._inventory_item_node(item, levels)) for item in self._sku_filter(query)]
         elif operation == "productVariants":
             rows = [((item.number,), self._variant_node(item)) for item in self._sku_filter(query)]
         else:
@@ -708,9 +711,17 @@ class ShopifyApp:
             orders = [o for o in orders if test(o.updated_at, bound)]
         return [(o.sort_key(), self._order_node(o)) for o in orders]
 
-    def _inventory_item_node(self, item: _Item) -> dict[str, Any]:
-        return {"id": item.item_gid, "sku": item.sku, "tracked": True,
-                "variant": {"id": item.variant_gid, "product": {"id": item.product_gid}}}
+    def _inventory_item_node(self, item: _Item, levels: re.Match[str] | None = None) -> dict[str, Any]:
+        node: dict[str, Any] = {"id": item.item_gid, "sku": item.sku, "tracked": True,
+                                "variant": {"id": item.variant_gid, "product": {"id": item.product_gid}}}
+        if levels is not None:
+            names = re.findall(r'"(\w+)"', levels.group(1))
+            node["inventoryLevels"] = {"nodes": [
+                {"location": {"id": gid, "name": loc},
+                 "quantities": [{"name": n, "quantity": self.levels[(item.sku, loc)][n]}
+                                for n in names if n in ("available", "on_hand")]}
+                for loc, gid in self.locations.items() if (item.sku, loc) in self.levels]}
+        return node
 
     def _variant_node(self, item: _Item) -> dict[str, Any]:
         return {"id": item.variant_gid, "sku": item.sku, "price": str(item.price),

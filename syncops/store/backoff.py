@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Protocol
@@ -11,6 +12,10 @@ class RetryPolicyLike(Protocol):
     max_attempts: int
     base_delay: float
     max_delay: float
+
+
+# The longest any vendor wait may hold a record (the largest `max_wait` an endpoint may set).
+LONGEST_WAIT = 86400.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ def retry_delay(attempt: int, policy: RetryPolicyLike, *, retry_after: float | N
     """
     cap = min(policy.max_delay, policy.base_delay * (2 ** max(0, attempt - 1)))
     delay = (rng or random).uniform(0, cap)
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, max(policy.max_delay, retry_after)))
+    if retry_after is not None and math.isfinite(retry_after):
+        # A floor, but a bounded one: connectors clamp to the endpoint's ceiling already, and
+        # this keeps any number that slips through from parking a record for good.
+        delay = max(delay, min(max(retry_after, 0.0), LONGEST_WAIT))
     return delay

@@ -13,9 +13,12 @@ class Category(StrEnum):
     UNAVAILABLE = "unavailable"
     CONFLICT = "conflict"
     DUPLICATE = "duplicate"
+    # The vendor answered, but not in the shape it documents (truncated or HTML body, wrong
+    # types, missing fields): the vendor's fault, so retried, and a human sees it by name.
+    MALFORMED = "malformed"
     UNKNOWN = "unknown"
 
 
 # Transient trouble is retried with backoff; everything else needs a human at once,
 # because retrying a bad payload or a business-rule rejection only burns attempts.
-RETRYABLE = frozenset({Category.RATE_LIMIT, Category.UNAVAILABLE, Category.UNKNOWN})
+RETRYABLE = frozenset({Category.RATE_LIMIT, Category.UNAVAILABLE, Category.MALFORMED, Category.UNKNOWN})

@@ -11,15 +11,16 @@ additionally guarded by its lease (`lease_owner`).
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.engine import Connection
 
 from syncops.store import stats
-from syncops.store.backoff import RetryPolicy, RetryPolicyLike, retry_delay
+from syncops.store.backoff import LONGEST_WAIT, RetryPolicy, RetryPolicyLike, retry_delay
 from syncops.store.categories import RETRYABLE, Category
 from syncops.store.db import Store
 from syncops.store.dialect import fast_executemany, insert_ignoring_duplicates
@@ -72,6 +73,7 @@ class Claimed:
     version: int
     source_ts: float
     error_category: str | None
+    outcome_unknown: bool = False  # an earlier attempt may have been applied unseen
 
     @property
     def delivery_key(self) -> str:
@@ -96,6 +98,7 @@ class Outcome:
     target_ref: str | None = None
     error_map: str | None = None
     error_value: str | None = None
+    maybe_applied: bool = False  # the call went out and its answer was lost: it may have applied
 
 
 def _dumps(value: dict[str, Any] | str | None) -> str | None:
@@ -156,6 +159,9 @@ def _supersede(conn: Connection, records: Sequence[NewRecord], inserted: dict[tu
         # (an OR, not IN: expanding IN parameters cannot be used with executemany)
         or_(R.c.state == PENDING, R.c.state == RETRY_WAIT, R.c.state == FAILED),
         R.c.id < bindparam("new"),
+        # A record that may have been applied is not discarded: it is resolved at the target
+        # first, or the newer value would be computed against a baseline nobody knows.
+        R.c.outcome_unknown == False,  # noqa: E712 - SQL, not Python
     ).values(state=SUPERSEDED, superseded_by=bindparam("new"), due_at=None,
              version=R.c.version + 1, updated_at=bindparam("now"))
     res = conn.execute(stmt, params)
@@ -197,7 +203,7 @@ def load_cursor(store: Store, tenant: str, flow: str) -> str | None:
 _CLAIM_COLUMNS = (R.c.id, R.c.tenant, R.c.flow, R.c.entity, R.c.entity_key, R.c.idempotency_key,
                   R.c.target, R.c.payload, R.c.payload_rev, R.c.manual_retries, R.c.overwrite, R.c.attempts,
                   R.c.version,
-                  R.c.source_ts, R.c.error_category)
+                  R.c.source_ts, R.c.error_category, R.c.outcome_unknown)
 _ATTEMPT_COLUMNS = ["record_id", "at", "duration_ms", "endpoint", "status", "outcome", "request_summary",
                     "response_excerpt", "error_category", "error_message"]
 
@@ -237,7 +243,7 @@ _DELIVER = R.update().where(
     state=DELIVERED, delivered_at=bindparam("p_now"), attempts=R.c.attempts + 1, lease_owner=None,
     lease_until=None, due_at=None, version=R.c.version + 1, updated_at=bindparam("p_now"),
     error_category=None, error_message=None, error_signature=None, error_map=None, error_value=None,
-    overwrite=False,
+    overwrite=False, outcome_unknown=False,
 ).returning(R.c.id)
 _HELD = select(R.c.id).where(R.c.id.in_(bindparam("p_ids", expanding=True)), R.c.state == IN_FLIGHT,
                              R.c.lease_owner == bindparam("p_owner"))
@@ -247,6 +253,7 @@ _FAIL = R.update().where(R.c.id == bindparam("rid"), R.c.state == IN_FLIGHT,
     lease_owner=None, lease_until=None, version=R.c.version + 1, updated_at=bindparam("p_now"),
     error_category=bindparam("cat"), error_message=bindparam("msg"),
     error_signature=bindparam("sig"), error_map=bindparam("emap"), error_value=bindparam("evalue"),
+    outcome_unknown=bindparam("unk"),
 )
 
 
@@ -269,7 +276,7 @@ def claim(store: Store, *, tenant: str, target: str, owner: str, limit: int = 10
         Claimed(r.id, r.tenant, r.flow, r.entity, r.entity_key, r.idempotency_key, r.target,
                 json.loads(r.payload), r.payload_rev, r.manual_retries, bool(r.overwrite), r.attempts, r.version,
                 r.source_ts,
-                r.error_category)
+                r.error_category, bool(r.outcome_unknown))
         for r in rows
     ]
     claimed.sort(key=lambda c: c.id)
@@ -307,9 +314,12 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
                 tries = o.record.attempts + 1
                 state, due = _after_failure(o, tries, policy_for(o.record.tenant, o.record.flow), now, rng)
                 new_states[o.record.id] = state
+                # Unknown stays unknown until a delivery settles it: a later definite refusal
+                # says nothing about whether the earlier, unanswered call was applied.
+                unknown = o.record.outcome_unknown or o.maybe_applied
                 failed.append(dict(rid=o.record.id, tries=tries, st=state, due=due, cat=str(o.category),
                                    msg=(o.message or "")[:2000], sig=error_signature(o.message, o.record.entity_key),
-                                   emap=o.error_map, evalue=o.error_value, p_now=now, p_owner=owner))
+                                   emap=o.error_map, evalue=o.error_value, unk=unknown, p_now=now, p_owner=owner))
             if failed:
                 conn.execute(_FAIL, failed)
         fast_executemany(conn, A, _ATTEMPT_COLUMNS, [(
@@ -326,16 +336,24 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
 def _after_failure(o: Outcome, tries: int, policy: RetryPolicyLike, now: float,
                    rng: random.Random | None) -> tuple[str, float | None]:
     if o.category in RETRYABLE and tries < policy.max_attempts:
-        return RETRY_WAIT, now + retry_delay(tries, policy, retry_after=o.retry_after, rng=rng)
+        return RETRY_WAIT, finite_due(now + retry_delay(tries, policy, retry_after=o.retry_after, rng=rng), now)
     return FAILED, None
 
 
+def finite_due(when: float, now: float) -> float:
+    """No time stored in the store is ever infinite or NaN: a record due at infinity is lost."""
+    if math.isfinite(when):
+        return min(when, now + LONGEST_WAIT)
+    return now + LONGEST_WAIT if when > 0 else now
+
+
 def defer(store: Store, owner: str, record_ids: Sequence[int], *, until: float,
-          reason: str | None = None, category: Category | None = None) -> int:
+          reason: str | None = None, category: Category | None = None, maybe_applied: bool = False) -> int:
     """Put leased records back without spending an attempt (breaker open, shutdown, local limiter)."""
     if not record_ids:
         return 0
     now = store.clock()
+    until = finite_due(until, now)
     values: dict[str, Any] = dict(state=RETRY_WAIT if until > now else PENDING, due_at=until,
                                   lease_owner=None, lease_until=None,
                                   version=R.c.version + 1, updated_at=now)
@@ -343,6 +361,8 @@ def defer(store: Store, owner: str, record_ids: Sequence[int], *, until: float,
         values.update(error_message=reason, error_signature=error_signature(reason))
     if category is not None:
         values["error_category"] = str(category)
+    if maybe_applied:
+        values["outcome_unknown"] = True
     with store.write() as conn:
         res = conn.execute(R.update().where(
             R.c.id.in_(list(record_ids)), R.c.state == IN_FLIGHT, R.c.lease_owner == owner,
@@ -380,7 +400,7 @@ def reclaim_expired(store: Store, *,
         ).values(state=bindparam("st"), due_at=bindparam("due"), attempts=R.c.attempts + 1, lease_owner=None,
                  lease_until=None, version=R.c.version + 1, updated_at=now,
                  error_category=str(Category.UNKNOWN), error_message=bindparam("msg"),
-                 error_signature=bindparam("sig")),
+                 error_signature=bindparam("sig"), outcome_unknown=True),
             params)
         conn.execute(A.insert(), [dict(record_id=r.id, at=now, endpoint=r.target, outcome=p["st"],
                                        error_category=str(Category.UNKNOWN), error_message=p["msg"])
@@ -400,15 +420,29 @@ def renew_leases(store: Store, owner: str, *, lease_seconds: float) -> int:
 
 def last_delivered(store: Store, tenant: str, flow: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Newest delivered payload per entity key, for a batch at once (compare-and-swap baselines)."""
+    return baselines(store, tenant, flow, keys)[0]
+
+
+def baselines(store: Store, tenant: str, flow: str, keys: Sequence[str]
+              ) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """Per entity key: the newest delivered payload, and the payloads of records whose outcome
+    is unknown (values syncops may have put at the target without knowing it)."""
     if not keys:
-        return {}
-    out: dict[str, tuple[int, str]] = {}
+        return {}, {}
+    keys = sorted(set(keys))
+    newest = (select(R.c.entity_key, func.max(R.c.id).label("id"))
+              .where(R.c.tenant == tenant, R.c.flow == flow, R.c.entity_key.in_(keys), R.c.state == DELIVERED)
+              .group_by(R.c.entity_key).subquery())
+    delivered: dict[str, dict[str, Any]] = {}
+    unknown: dict[str, list[dict[str, Any]]] = {}
     with store.read() as conn:
-        for key, rid, payload in conn.execute(
-            select(R.c.entity_key, R.c.id, R.c.payload).where(
-                R.c.tenant == tenant, R.c.flow == flow, R.c.entity_key.in_(list(set(keys))),
-                R.c.state == DELIVERED)
+        for key, payload in conn.execute(select(R.c.entity_key, R.c.payload).join(newest, newest.c.id == R.c.id)):
+            delivered[key] = json.loads(payload)
+        for key, payload in conn.execute(
+            select(R.c.entity_key, R.c.payload).where(
+                R.c.tenant == tenant, R.c.flow == flow, R.c.entity_key.in_(keys),
+                R.c.state.in_((RETRY_WAIT, FAILED, IN_FLIGHT, SUPERSEDED)), R.c.outcome_unknown == True,  # noqa: E712
+            ).order_by(R.c.id)
         ):
-            if key not in out or rid > out[key][0]:
-                out[key] = (rid, payload)
-    return {k: json.loads(p) for k, (_, p) in out.items()}
+            unknown.setdefault(key, []).append(json.loads(payload))
+    return delivered, unknown

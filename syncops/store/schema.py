@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 
 from syncops.store.db import Store, StoreError
 from syncops.store.tables import FlowMinute, Meta, SQLModel
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _v1_to_v2(conn: Connection) -> None:
@@ -18,8 +18,14 @@ def _v1_to_v2(conn: Connection) -> None:
     FlowMinute.__table__.create(conn, checkfirst=True)
 
 
+def _v2_to_v3(conn: Connection) -> None:
+    # v3 marks records whose delivery may have been applied unseen (see Record.outcome_unknown).
+    if "outcome_unknown" not in {c["name"] for c in inspect(conn).get_columns("records")}:
+        conn.execute(text("ALTER TABLE records ADD COLUMN outcome_unknown BOOLEAN NOT NULL DEFAULT FALSE"))
+
+
 # MIGRATIONS[n] upgrades a store from version n to n + 1.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def read_version(conn: Connection) -> int | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 # Lifecycle states, see syncops.store.lifecycle.
@@ -76,6 +76,10 @@ class Record(SQLModel, table=True):
     # A human sent it again after a compare-and-swap conflict: overwrite the target instead of
     # comparing again. Kept until delivered, whatever transient failures happen on the way.
     overwrite: bool = False
+    # A delivery may have been applied without our knowing (the engine died mid-call, the
+    # connection reset or timed out after sending): such a record is never superseded, so it
+    # is resolved at the target before anything newer for its key is computed on top of it.
+    outcome_unknown: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     attempts: int = 0
     due_at: Optional[float] = None  # set only while pending or retry_wait
     lease_owner: Optional[str] = None

@@ -56,10 +56,19 @@ class Recorder:
         self.app = app
         self.name = app.name
         self.arrivals: list[float] = []
+        self.drop_writes = 0  # apply the next N mutations, then drop the connection unanswered
+        self.garbage_429s: list[str] = []  # answer the next requests 429 with these Retry-After values
 
     def handle(self, request: Request) -> Response:
         self.arrivals.append(time.monotonic())
-        return self.app.handle(request)
+        if self.garbage_429s:
+            return Response(429, {"errors": [{"message": "Throttled"}]},
+                            headers={"Retry-After": self.garbage_429s.pop(0)})
+        response = self.app.handle(request)
+        if self.drop_writes and b"mutation" in request.body:
+            self.drop_writes -= 1
+            return Response(drop_connection=True)  # applied at the vendor; the answer is lost
+        return response
 
 
 class Harness:
