@@ -540,3 +540,13 @@ def test_mangled_demo_never_tracebacks(drop: list[int], at: int, junk: str) -> N
             load_config(path, env={})
         except ConfigError as exc:
             assert exc.errors and all(re.match(r"^.+demo\.yaml:\d+: ", e) for e in exc.errors), exc.errors
+
+
+def test_an_endpoint_wait_ceiling_must_be_a_sane_duration(tmp_path: Path) -> None:
+    ok = BASE.replace('web: {kind: shopify, base_url: "https://acme.myshopify.com"}',
+                      'web: {kind: shopify, base_url: "https://acme.myshopify.com", options: {max_wait: 5m}}')
+    assert load(tmp_path, ok).tenants["acme"].endpoints["web"].options["max_wait"] == "5m"
+    forever = only_error(tmp_path, ok.replace("max_wait: 5m", "max_wait: 30d"))
+    assert ":5: tenants.acme.endpoints.web.options.max_wait: expected max_wait between 1s and 1d, got '30d'" in forever
+    garbage = only_error(tmp_path, ok.replace("max_wait: 5m", "max_wait: 1e309"))
+    assert "options.max_wait: expected a duration" in garbage

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from yaml.nodes import Node
 
+from .durations import DurationError, parse_duration
 from .reader import Reader, join, suggest
 from .schema import (
     COALESCE_BY_DEFAULT,
@@ -58,7 +59,20 @@ def build_endpoint(r: Reader, tenant: str, name: str, node: Node, path: str) -> 
     options = r.plain(items["options"][1], join(path, "options")) if "options" in items else {}
     if options is not None and not isinstance(options, dict):
         r.error(items["options"][1], join(path, "options"), "expected a mapping of vendor options, got a single value")
+    elif options and "max_wait" in options:
+        _max_wait(r, items["options"][1], join(join(path, "options"), "max_wait"), options["max_wait"])
     return Endpoint(name=name, kind=kind, base_url=base_url, credential=credential, options=options or {}, tenant=tenant)
+
+
+def _max_wait(r: Reader, node: Node, path: str, value: object) -> None:
+    """The longest wait a vendor's Retry-After or quota signal may impose on this endpoint."""
+    try:
+        seconds = parse_duration(value)  # type: ignore[arg-type]
+    except DurationError as exc:
+        r.error(node, path, str(exc))
+        return
+    if not 1 <= seconds <= 86400:
+        r.error(node, path, f"expected max_wait between 1s and 1d, got {value!r}")
 
 
 def _base_url(r: Reader, node: Node, path: str) -> str | None:
