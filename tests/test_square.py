@@ -17,7 +17,7 @@ from syncops.connectors.square_wire import request_key
 from syncops.connectors.square_convert import Unexpressible, sales_order
 from syncops.models import validate_payload
 from syncops.simulator.faults import FaultPlan, Faults
-from syncops.simulator.http import SimServer
+from syncops.simulator.http import Response, SimServer
 from syncops.simulator.square import SquareApp, rfc3339
 from syncops.store.categories import Category
 
@@ -243,6 +243,24 @@ def test_garbage_body_is_malformed_with_excerpt(world):
         run(world, lambda conn: conn.pull("inventory", None, 10))
     assert exc.value.category is Category.MALFORMED
     assert exc.value.response_excerpt.startswith("<html>") and len(exc.value.response_excerpt) <= 500
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"counts": {"oops": 1}}, "'counts' is not a list"),
+    ("[" * 100_000 + "]" * 100_000, "not a JSON object"),
+    ('{"counts": [', "not a JSON object"),
+])
+def test_wrong_typed_truncated_or_absurdly_nested_answers_are_malformed_naming_what(world, body, field):
+    """The vendor's garbage is the vendor's fault: retryable, named, never a traceback."""
+    real = world.app.handle
+
+    def garbage(request):
+        world.app.handle = real
+        return Response(200, body)
+    world.app.handle = garbage
+    with pytest.raises(DeliveryError) as exc:
+        run(world, lambda conn: conn.pull("inventory", None, 10))
+    assert exc.value.category is Category.MALFORMED and field in exc.value.message
 
 
 # ---------------------------------------------------------------- orders and returns

@@ -70,7 +70,12 @@ class Poller:
             status, error = "error", f"{exc.category}: {exc.message}"
             if exc.category == "rate_limit":
                 gate.vendor_says_wait(exc.retry_after)
-            if exc.category == "unavailable" and breaker.failure(exc.message):
+            if exc.category in ("unavailable", "malformed") and breaker.failure(exc.message):
+                self.engine.breaker_changed(tenant, flow.source, breaker)
+        except (TypeError, KeyError, AttributeError, ValueError, IndexError, RecursionError) as exc:
+            # A connector tripping over the vendor's answer: the vendor's shape, not our bug.
+            status, error = "error", f"malformed: could not read the vendor's answer: {exc!r}"[:500]
+            if breaker.failure(error):
                 self.engine.breaker_changed(tenant, flow.source, breaker)
         except Exception as exc:  # never let one flow's bug stop the scheduler
             status, error = "error", f"unexpected: {exc!r}"
