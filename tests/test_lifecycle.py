@@ -514,3 +514,34 @@ def test_one_call_may_carry_the_same_source_event_for_two_flows(store):
     new_shop, new_erp = lifecycle.enqueue(store, more).inserted
     assert get_record(store, res.inserted[0]).superseded_by == new_shop
     assert get_record(store, res.inserted[1]).superseded_by == new_erp
+
+
+# --- unknown outcomes and auto-resolve ----------------------------------------------------------
+
+def test_a_record_whose_outcome_is_unknown_is_never_superseded_and_blocks_newer_values(store, clock):
+    [a] = lifecycle.enqueue(store, [new_record(1, flow="stock", entity="inventory", key="SKU@L1",
+                                               coalesce=True)]).inserted
+    [c] = claim_all(store)
+    settle(store, [fail(c, Category.UNAVAILABLE, "reset after send", maybe_applied=True)])
+    res = lifecycle.enqueue(store, [new_record(2, flow="stock", entity="inventory", key="SKU@L1", coalesce=True)])
+    assert res.superseded == 0 and state_of(store, a) == "retry_wait" and get_record(store, a).outcome_unknown
+    clock.advance(3600)
+    assert [x.id for x in claim_all(store)] == [a]  # resolved at the target first; the newer one waits
+
+
+def test_a_failed_record_is_auto_resolved_once_a_newer_one_for_its_key_delivers(store, clock):
+    [a] = lifecycle.enqueue(store, [new_record(1, flow="stock", entity="inventory", key="SKU@L1",
+                                               coalesce=True)]).inserted
+    [ca] = claim_all(store)
+    # The newer value arrives while the older one is in flight; then the older one fails.
+    [b] = lifecycle.enqueue(store, [new_record(2, flow="stock", entity="inventory", key="SKU@L1",
+                                               coalesce=True)]).inserted
+    settle(store, [fail(ca, Category.VALIDATION, "422 bad location")])
+    assert state_of(store, a) == "failed"
+    [cb] = claim_all(store)
+    assert cb.id == b
+    settle(store, [ok(cb)])
+    row = get_record(store, a)
+    assert (row.state, row.resolution) == ("resolved", f"superseded by #{b} delivered")
+    [event] = [e for e in record_detail(store, a).audit if e.action == "auto_resolve"]
+    assert (event.actor, event.via) == ("engine", "engine")

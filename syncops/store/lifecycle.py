@@ -26,8 +26,8 @@ from syncops.store.db import Store
 from syncops.store.dialect import fast_executemany, insert_ignoring_duplicates
 from syncops.store.signature import error_signature
 from syncops.store.tables import (
-    BLOCKING_STATES, DELIVERED, FAILED, IN_FLIGHT, PENDING, RETRY_WAIT, SUPERSEDED,
-    Attempt, FlowCursor, Record,
+    BLOCKING_STATES, DELIVERED, FAILED, IN_FLIGHT, PENDING, RESOLVED, RETRY_WAIT, SUPERSEDED,
+    Attempt, AuditEvent, FlowCursor, Record,
 )
 
 R = Record.__table__
@@ -305,6 +305,8 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
             if refs:
                 conn.execute(R.update().where(R.c.id == bindparam("rid")).values(target_ref=bindparam("ref")), refs)
             new_states.update((o.record.id, DELIVERED) for o in ok if o.record.id in held)
+            if held:
+                _auto_resolve(conn, sorted(held), now)
         if bad:
             held = set(conn.execute(_HELD, dict(p_ids=[o.record.id for o in bad], p_owner=owner)).scalars())
             failed = []
@@ -331,6 +333,30 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
         ) for o in outcomes if o.record.id in new_states])
         stats.record_outcomes(store, conn, outcomes, new_states, now)
     return new_states
+
+
+_OLDER = R.alias("older")
+_OLDER_FAILED = select(_OLDER.c.id, _OLDER.c.tenant, _OLDER.c.version, _OLDER.c.error_category,
+                       func.max(R.c.id).label("by")).join(R, and_(
+    R.c.tenant == _OLDER.c.tenant, R.c.flow == _OLDER.c.flow, R.c.entity_key == _OLDER.c.entity_key,
+    _OLDER.c.id < R.c.id)).where(R.c.id.in_(bindparam("p_ids", expanding=True)),
+                                 _OLDER.c.state == FAILED).group_by(_OLDER.c.id)
+
+
+def _auto_resolve(conn: Connection, delivered: list[int], now: float) -> None:
+    """Failed records of an entity that a newer record has since delivered are obsolete: close
+    them so stale errors stop burying live ones. Quarantined ones stay: a human parked them."""
+    rows = conn.execute(_OLDER_FAILED, dict(p_ids=delivered)).all()
+    if not rows:
+        return
+    conn.execute(R.update().where(R.c.id == bindparam("rid"), R.c.state == FAILED).values(
+        state=RESOLVED, resolution=bindparam("why"), due_at=None, version=R.c.version + 1, updated_at=now),
+        [dict(rid=r.id, why=f"superseded by #{r.by} delivered") for r in rows])
+    conn.execute(AuditEvent.__table__.insert(), [dict(
+        at=now, actor="engine", client=None, via="engine", action="auto_resolve", target_type="record",
+        target_id=str(r.id), tenant=r.tenant, reason=f"superseded by #{r.by} delivered",
+        before=json.dumps({"state": FAILED, "error_category": r.error_category, "version": r.version}),
+        after=json.dumps({"state": RESOLVED, "version": r.version + 1})) for r in rows])
 
 
 def _after_failure(o: Outcome, tries: int, policy: RetryPolicyLike, now: float,
