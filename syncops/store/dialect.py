@@ -23,15 +23,31 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
-def prepare_sqlite_file(url: str) -> None:
-    """Create the database file 0600 before SQLite does: it holds customer data."""
+def prepare_sqlite_file(url: str) -> bool:
+    """Create the database file 0600 before SQLite does: it holds customer data.
+
+    True when this call created it, so a create that then fails can take it away again.
+    """
     path = sqlite_path(url)
     if path is None:
-        return
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
+def remove_sqlite_files(path: Path) -> None:
+    """Remove a database file we just created, with the WAL and shared-memory files SQLite added."""
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+              path.with_name(path.name + "-journal")):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def install_sqlite_behaviour(engine: Engine, synchronous: str = "FULL") -> None:
