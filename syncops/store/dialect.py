@@ -17,9 +17,17 @@ def is_sqlite(url: str) -> bool:
 
 
 def sqlite_path(url: str) -> Path | None:
-    database = make_url(url).database
+    parsed = make_url(url)
+    database = parsed.database
     if not database or database == ":memory:":
         return None
+    if parsed.query.get("uri") == "true" and database.startswith("file:"):
+        # sqlite:///file:/path/s.db?mode=ro&uri=true: a read-only open (SQLite URI filename).
+        from urllib.parse import unquote
+
+        database = unquote(database.removeprefix("file:").split("?", 1)[0])
+        if not database or database == ":memory:" or parsed.query.get("mode") == "memory":
+            return None
     return Path(database)
 
 

@@ -127,3 +127,15 @@ def test_status_json_on_a_missing_store_is_json(cli, tmp_path) -> None:
     assert (data["state"], data["exit_code"], data["store"]) == ("unknown", 3, url)
     assert "does not exist" in data["reasons"][0]
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_read_only_store_url_serves_reads(cli, seed, store_url) -> None:
+    # SQLite's own read-only mode (a URI filename), for a store the reader may not write to.
+    [rid] = seed.orders(1)
+    path = store_url.removeprefix("sqlite:///")
+    url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    r = cli("records", "list", "--json", "--store", url)
+    assert r.code == 0, r.err
+    assert [row["id"] for row in r.json()] == [rid]
+    assert cli("records", "show", str(rid), "--store", url).code == 0
+    assert cli("audit", "list", "--store", url).code == 0
