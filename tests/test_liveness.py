@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from syncops.store.control import EngineAlreadyRunning, register_engine
-from syncops.store.liveness import heartbeat_is_live
+from syncops.store.liveness import engine_id as make_engine_id, heartbeat_is_live
 from syncops.store.queries import engines, live_engine
 from syncops.store.tables import EngineHeartbeat
 
@@ -26,12 +26,15 @@ def dead_pid() -> int:
 
 
 def _heartbeat(store, *, host: str, pid: int, started_ago: float = 60, beat_ago: float = 0.5,
-               engine_id: str = "old-engine") -> None:
+               eid: str | None = None) -> str:
+    """A heartbeat row as an engine with that host and pid (in this process table) writes it."""
+    eid = eid or make_engine_id(host, pid)
     now = store.clock()
     with store.write() as conn:
         conn.execute(EngineHeartbeat.__table__.insert().values(
-            engine_id=engine_id, host=host, pid=pid, version="0.1.0", started_at=now - started_ago,
+            engine_id=eid, host=host, pid=pid, version="0.1.0", started_at=now - started_ago,
             beat_at=now - beat_ago, mode="service"))
+    return eid
 
 
 def _register(store, engine_id: str = "new-engine") -> None:
@@ -50,18 +53,27 @@ def wall_store(tmp_path):
 
 
 def test_a_fresh_heartbeat_left_by_a_dead_pid_on_this_host_is_taken_over_at_once(wall_store, dead_pid):
-    _heartbeat(wall_store, host=HERE, pid=dead_pid)
+    old = _heartbeat(wall_store, host=HERE, pid=dead_pid)
     assert live_engine(wall_store) is None  # consoles embed an engine instead of attaching to a corpse
     _register(wall_store)
     rows = {e.engine_id: e for e in engines(wall_store)}
-    assert rows["old-engine"].stopped_at is not None and rows["new-engine"].stopped_at is None
+    assert rows[old].stopped_at is not None and rows["new-engine"].stopped_at is None
 
 
 def test_a_live_engine_on_another_host_still_refuses(wall_store, dead_pid):
-    _heartbeat(wall_store, host="till-2", pid=dead_pid)  # that pid means nothing here
+    old = _heartbeat(wall_store, host="till-2", pid=dead_pid)  # that pid means nothing here
     with pytest.raises(EngineAlreadyRunning, match=f"till-2 pid {dead_pid}"):
         _register(wall_store)
-    assert live_engine(wall_store).engine_id == "old-engine"
+    assert live_engine(wall_store).engine_id == old
+
+
+@pytest.mark.parametrize("eid", ["vm:1:abcd1234@0badc0de-4026531836", "vm:1:abcd1234"],
+                         ids=["another-pid-namespace", "older-syncops-without-tag"])
+def test_a_same_named_host_with_other_pids_is_judged_by_age(wall_store, dead_pid, eid):
+    # A container with host networking shares the host name but not its pids.
+    _heartbeat(wall_store, host=HERE, pid=dead_pid, eid=eid.replace("vm", HERE))
+    with pytest.raises(EngineAlreadyRunning):
+        _register(wall_store)
 
 
 def test_a_running_process_on_this_host_with_a_fresh_heartbeat_refuses(wall_store):
@@ -83,6 +95,7 @@ def test_a_reused_pid_is_not_the_engine_that_registered(wall_store):
 def test_a_live_pid_that_stopped_beating_is_judged_by_age(dead_pid):
     class Row:
         host, pid, started_at, stopped_at = HERE, os.getpid(), 0.0, None
+        engine_id = make_engine_id(HERE, os.getpid())
         beat_at = 1000.0
 
     Row.started_at = 1e12  # a start time in the future cannot look like a reused pid

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from typing import Any
 
 # /proc start times are whole clock ticks from a boot time rounded to the second: allow for it.
@@ -16,14 +17,39 @@ START_TIME_SLACK = 2.0
 
 
 def heartbeat_is_live(hb: Any, *, now: float, stale_after: float, host: str | None = None) -> bool:
-    """`hb` has host, pid, started_at, beat_at, stopped_at (an engine_heartbeats row)."""
+    """`hb` has engine_id, host, pid, started_at, beat_at, stopped_at (an engine_heartbeats row)."""
     if hb.stopped_at is not None:
         return False
-    if hb.host == (host if host is not None else socket.gethostname()):
+    if _same_process_table(hb, host if host is not None else socket.gethostname()):
         if not pid_is_engine(hb.pid, hb.started_at):
             return False
     # A live pid can still be a hung engine: the age decides, as it does for other hosts.
     return now - hb.beat_at <= stale_after
+
+
+def engine_id(host: str, pid: int) -> str:
+    """A unique engine id that also says which process table its pid belongs to."""
+    tag = process_table_id()
+    return f"{host}:{pid}:{uuid.uuid4().hex[:8]}" + (f"@{tag}" if tag else "")
+
+
+def process_table_id() -> str | None:
+    """This boot and pid namespace: a container sharing the host's name (host networking) has
+    its own pids, which mean nothing here. None where /proc cannot say."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            boot = fh.read().strip()[:8]
+        return f"{boot}-{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return None
+
+
+def _same_process_table(hb: Any, host: str) -> bool:
+    if hb.host != host:
+        return False
+    theirs = hb.engine_id.rpartition("@")[2] if "@" in hb.engine_id else None
+    # An id without the tag (an older syncops) may come from a container: only its age can tell.
+    return theirs == process_table_id()
 
 
 def pid_is_engine(pid: int, started_at: float) -> bool:
