@@ -154,9 +154,10 @@ def test_a_locked_store_gives_a_clear_error_and_loses_nothing(url, clock, fast_b
             claim_all(s)
         with pytest.raises(StoreError, match="locked"):
             actions.act(s, "retry", failed, actor=Actor("tech"))
-        with pytest.raises(StoreError, match="locked"):
-            open_store(url, clock=clock)
-        # WAL: readers (consoles) still see the store while a writer holds it.
+        # WAL: readers (consoles, `records list`) still open and see the store while a writer holds it.
+        reader = open_store(url, clock=clock, create=False)
+        assert count_records(reader, RecordFilter()) == 3
+        reader.close()
         assert count_records(s, RecordFilter()) == 3
     finally:
         other.execute("ROLLBACK")
@@ -169,4 +170,56 @@ def test_a_locked_store_gives_a_clear_error_and_loses_nothing(url, clock, fast_b
     assert len(lifecycle.enqueue(s, [new_record(20)], cursor=("acme", "orders", "c2")).inserted) == 1
     assert lifecycle.load_cursor(s, "acme", "orders") == "c2"
     assert actions.act(s, "retry", failed, actor=Actor("tech")).state == "pending"
+    s.close()
+
+
+def test_a_create_that_fails_leaves_no_file_behind(tmp_path, clock, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def disk_full(conn, *a, **kw):
+        raise OperationalError("CREATE TABLE records ...", {}, sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(SQLModel.metadata, "create_all", disk_full)
+    path = tmp_path / "s.db"
+    with pytest.raises(StoreError, match="disk is full"):
+        open_store(f"sqlite:///{path}", clock=clock)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no 0-byte store, no -wal or -shm
+    monkeypatch.undo()
+    s = open_store(f"sqlite:///{path}", clock=clock)  # the next try starts clean and works
+    assert _version(s) == SCHEMA_VERSION
+    s.close()
+
+
+def test_a_read_never_upgrades_an_older_store(url, clock):
+    s = open_store(url, clock=clock)
+    with s.write() as conn:
+        conn.execute(text("DROP TABLE flow_minutes"))
+    _set_version(s, "1")
+    s.close()
+    with pytest.raises(StoreError, match=r"schema version 1 .*\(`syncops engine`\) once to upgrade"):
+        open_store(url, clock=clock, create=False)
+    con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        assert con.execute("select value from syncops_meta where key='schema_version'").fetchone() == ("1",)
+        assert not con.execute("select name from sqlite_master where name='flow_minutes'").fetchall()
+    finally:
+        con.close()
+    s = open_store(url, clock=clock)  # a command that creates stores upgrades it
+    assert _version(s) == SCHEMA_VERSION
+    s.close()
+
+
+def test_the_schema_check_refuses_foreign_tables_on_any_backend(url, clock):
+    # The SQLite file probe refuses these first; this is the dialect-neutral check (PostgreSQL).
+    from syncops.store import schema
+
+    s = open_store(url, clock=clock)
+    with s.write() as conn:
+        for t in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(text(f"DROP TABLE {t.name}"))
+        conn.execute(text("CREATE TABLE wp_posts (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(StoreError, match="not a syncops store: it holds tables wp_posts"):
+        schema.ensure_schema(s, create=True)
+    with s.read() as conn:
+        assert inspect(conn).get_table_names() == ["wp_posts"]
     s.close()

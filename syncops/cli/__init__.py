@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int)
     p.add_argument("--reason", help="why (required; asked for when missing)")
     p.add_argument("--file", help="take the new payload from this JSON file instead of opening $EDITOR")
+    p.add_argument("--reveal", action="store_true",
+                   help="with --file: show the diff with customer data unmasked (audited)")
 
     # mappings
     mp = sub.add_parser("mappings", help="value maps: list, set, delete, and unmapped values",

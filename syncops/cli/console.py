@@ -48,9 +48,9 @@ def embedded_engine(ctx: Any) -> Any:
     import platformdirs
 
     from syncops.engine.events import EventLog
+    from syncops.engine.logfile import open_private_log
     from syncops.engine.runtime import Engine
 
     folder = Path(platformdirs.user_log_dir("syncops"))
-    folder.mkdir(parents=True, exist_ok=True)
-    log = EventLog(open(folder / "syncops-engine.log", "a", buffering=1, encoding="utf-8"))
+    log = EventLog(open_private_log(folder / "syncops-engine.log", own_dir=True))
     return Engine(ctx.config, ctx.store, log=log, mode="embedded")

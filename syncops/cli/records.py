@@ -276,7 +276,14 @@ def edit(args: argparse.Namespace) -> int:
     if new_payload == baseline:
         print("payload unchanged; nothing to do")
         return 0
-    print(payload_diff(original, new_payload))
+    diff = payload_diff(original, new_payload)
+    if args.file and args.reveal:
+        reveal_pii(ctx.store, row.id, actor=Actor.current(), reason="records edit --file --reveal")
+    elif args.file:
+        from syncops.models.pii import mask_diff
+
+        diff = mask_diff(diff)  # as `records show`; the $EDITOR path already showed (and audited) it all
+    print(diff)
     reason = args.reason
     if not reason:
         if not sys.stdin.isatty():

@@ -1,4 +1,4 @@
-"""`syncops status`: health for humans and for monitoring (exit 0 ok, 1 warning, 2 critical)."""
+"""`syncops status`: health for humans and for monitoring (exit 0 ok, 1 warning, 2 critical, 3 unknown)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,25 @@ from syncops.cli.output import duration, emit_json, table
 def run(args: argparse.Namespace) -> int:
     from syncops.services.health import LEVEL, flow_health
 
+    from syncops.config.errors import ConfigError
     from syncops.store.db import StoreError
 
+    ctx = None
     try:
         ctx = open_context(args)
-    except StoreError as exc:
-        # Monitoring convention: 3 is UNKNOWN, "could not check", which must never read as OK.
-        print(f"SYNCOPS UNKNOWN: {exc}")
+        h = flow_health(ctx.store, ctx.config)
+    except (StoreError, ConfigError) as exc:
+        # Monitoring convention: 3 is UNKNOWN, "could not check", which must never read as OK
+        # (nor as WARNING: a damaged store is not a slow flow). --json answers in JSON regardless,
+        # with the state spelled like the others ("ok", "warning", "critical").
+        if args.json:
+            emit_json({"state": "unknown", "exit_code": 3, "reasons": [str(exc)], "store": _store_shown(args, ctx)})
+        else:
+            print(f"SYNCOPS UNKNOWN: {' '.join(str(exc).split())}")  # one line, for monitoring
         return 3
-    h = flow_health(ctx.store, ctx.config)
+    finally:
+        if ctx is not None:
+            ctx.store.close()
     code = LEVEL[h.state]
     if args.json:
         emit_json({"state": h.state, "exit_code": code, "reasons": h.reasons, "store": ctx.store.safe_url,
@@ -45,3 +55,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"WARNING: {r}")
     print(f"SYNCOPS {h.state.upper()}")
     return code
+
+
+def _store_shown(args: argparse.Namespace, ctx) -> str | None:
+    """The store URL (password hidden) even when it could not be opened; None if unresolvable."""
+    if ctx is not None:
+        return ctx.store.safe_url
+    try:
+        from syncops.cli.context import load_config
+        from syncops.config import resolve_store_url
+        from syncops.store.db import _safe_url
+
+        return _safe_url(resolve_store_url(getattr(args, "store", None), load_config(args)))
+    except Exception:  # a broken config is reported elsewhere; status must still answer
+        return None

@@ -36,11 +36,12 @@ class DemoRuntime:
 def engine_log(store_url: str) -> Any:
     """Engine events go to a file next to the store: stderr belongs to the console's screen."""
     from syncops.engine.events import EventLog
+    from syncops.engine.logfile import open_private_log
     from syncops.store.dialect import sqlite_path
 
     path = sqlite_path(store_url)
     log_path = (path.parent if path else Path.cwd()) / "engine.log"
-    return EventLog(open(log_path, "a", buffering=1, encoding="utf-8")), log_path
+    return EventLog(open_private_log(log_path)), log_path
 
 
 def main_demo_console(args: argparse.Namespace) -> int:

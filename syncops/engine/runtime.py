@@ -11,7 +11,6 @@ import asyncio
 import os
 import socket
 import time
-import uuid
 from collections import Counter, defaultdict
 from typing import Any, Callable, Mapping
 
@@ -22,7 +21,7 @@ from syncops.engine.dispatcher import Dispatcher
 from syncops.engine.events import EventLog
 from syncops.engine.poller import Poller
 from syncops.engine.ratelimit import Gate
-from syncops.store import control, lifecycle
+from syncops.store import control, lifecycle, liveness
 from syncops.store.backoff import RetryPolicy
 from syncops.store.db import Store, StoreError
 
@@ -54,7 +53,7 @@ class Engine:
         self.lease_seconds = lease_seconds
         self.host = socket.gethostname()
         self.pid = os.getpid()
-        self.engine_id = f"{self.host}:{self.pid}:{uuid.uuid4().hex[:8]}"
+        self.engine_id = liveness.engine_id(self.host, self.pid)
         self.stopping = False
         self.started = False
         self.connectors: dict[tuple[str, str], Any] = {}

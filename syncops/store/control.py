@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from syncops.store.db import Store, StoreError
 from syncops.store.dialect import upsert
+from syncops.store.liveness import heartbeat_is_live
 from syncops.store.tables import EndpointState, EngineHeartbeat, FlowControl
 
 H = EngineHeartbeat.__table__
@@ -27,18 +28,19 @@ def register_engine(store: Store, *, engine_id: str, host: str, pid: int, versio
     """Record this engine's first heartbeat; with `exclusive`, refuse if another is alive.
 
     Check and insert happen in one write transaction, so two engines started at the
-    same moment cannot both win.
+    same moment cannot both win. Liveness is `heartbeat_is_live`: a dead pid on this host
+    is dead at once, other hosts' engines are judged by their heartbeat's age.
     """
     now = store.clock()
     with store.write() as conn:
         if exclusive:
             for other in conn.execute(select(H).where(H.c.stopped_at.is_(None), H.c.engine_id != engine_id)):
                 age = now - other.beat_at
-                if age <= stale_after:
+                if heartbeat_is_live(other, now=now, stale_after=stale_after, host=host):
                     raise EngineAlreadyRunning(
                         f"another engine is running on this store: {other.host} pid {other.pid} "
                         f"(heartbeat {age:.0f}s ago, {other.mode}); stop it first or attach a console to it")
-            # Stale heartbeats belong to engines that died: take over.
+            # The others belong to engines that died: take over.
             conn.execute(H.update().where(H.c.stopped_at.is_(None), H.c.engine_id != engine_id)
                          .values(stopped_at=now))
         conn.execute(upsert(store.engine, H, ["engine_id"],

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterator
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from syncops.store import dialect
 
@@ -56,10 +57,14 @@ def translate_errors(url: str) -> Iterator[None]:
     """Turn driver errors a technician can fix into a clear message naming the store."""
     try:
         yield
-    except OperationalError as exc:
+    except DatabaseError as exc:  # OperationalError is one
         text = str(exc.orig) if exc.orig is not None else str(exc)
         lowered = text.lower()
         where = _safe_url(url)
+        if "malformed" in lowered or "not a database" in lowered:
+            raise StoreError(f"store {where} is damaged or not an SQLite database ({text})") from exc
+        if not isinstance(exc, OperationalError):
+            raise
         if "locked" in lowered or "busy" in lowered:
             raise StoreError(
                 f"store {where} is locked by another process for longer than "
@@ -80,19 +85,44 @@ def _safe_url(url: str) -> str:
 
 def open_store(url: str, *, clock: Callable[[], float] = time.time, synchronous: str = "FULL",
                create: bool = True) -> Store:
-    """Open (and create or upgrade) the store at `url`."""
+    """Open the store at `url`. Only with `create` is a new store made or an older one upgraded;
+    without it (reads) nothing is written, and a file that is not a syncops store is refused."""
     from syncops.store import schema
 
+    created = False
+    path = dialect.sqlite_path(url) if dialect.is_sqlite(url) else None
+    if path is not None:
+        created = _prepare_file(url, path, create)
     if dialect.is_sqlite(url):
-        if create:
-            dialect.prepare_sqlite_file(url)
-        elif (path := dialect.sqlite_path(url)) is not None and not path.exists():
-            raise StoreError(f"store {_safe_url(url)} does not exist (check --store / SYNCOPS_STORE, "
-                             "or run `syncops locate`)")
         engine = create_engine(url, connect_args={"check_same_thread": False})
         dialect.install_sqlite_behaviour(engine, synchronous=synchronous)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     store = Store(engine, url, clock)
-    schema.ensure_schema(store)
+    try:
+        schema.ensure_schema(store, create=create)
+    except BaseException:
+        store.close()
+        if created and path is not None:
+            # A create that failed (disk full, interrupted) must not leave a file that looks like a store.
+            dialect.remove_sqlite_files(path)
+        raise
     return store
+
+
+def _prepare_file(url: str, path: Path, create: bool) -> bool:
+    """Check the file is ours (or nothing yet) before SQLite touches it; True if we created it."""
+    from syncops.store import probe
+
+    where = _safe_url(url)
+    state = probe.probe_sqlite_file(path, where)
+    if state == probe.MISSING:
+        if not create:
+            raise StoreError(f"store {where} does not exist (check --store / SYNCOPS_STORE, "
+                             "or run `syncops locate`)")
+        return dialect.prepare_sqlite_file(url)
+    if state in (probe.EMPTY, probe.BLANK) and not create:
+        what = "an empty file" if state == probe.EMPTY else "an SQLite database without tables"
+        raise StoreError(f"store {where} is {what}, not a syncops store: delete it, or run "
+                         "`syncops engine` to make a new store there")
+    return False

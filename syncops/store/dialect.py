@@ -17,21 +17,45 @@ def is_sqlite(url: str) -> bool:
 
 
 def sqlite_path(url: str) -> Path | None:
-    database = make_url(url).database
+    parsed = make_url(url)
+    database = parsed.database
     if not database or database == ":memory:":
         return None
+    if parsed.query.get("uri") == "true" and database.startswith("file:"):
+        # sqlite:///file:/path/s.db?mode=ro&uri=true: a read-only open (SQLite URI filename).
+        from urllib.parse import unquote
+
+        database = unquote(database.removeprefix("file:").split("?", 1)[0])
+        if not database or database == ":memory:" or parsed.query.get("mode") == "memory":
+            return None
     return Path(database)
 
 
-def prepare_sqlite_file(url: str) -> None:
-    """Create the database file 0600 before SQLite does: it holds customer data."""
+def prepare_sqlite_file(url: str) -> bool:
+    """Create the database file 0600 before SQLite does: it holds customer data.
+
+    True when this call created it, so a create that then fails can take it away again.
+    """
     path = sqlite_path(url)
     if path is None:
-        return
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
+def remove_sqlite_files(path: Path) -> None:
+    """Remove a database file we just created, with the WAL and shared-memory files SQLite added."""
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+              path.with_name(path.name + "-journal")):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def install_sqlite_behaviour(engine: Engine, synchronous: str = "FULL") -> None:

@@ -258,10 +258,12 @@ def engines(store: Store) -> list[Any]:
 
 
 def live_engine(store: Store, *, stale_after: float = 15.0) -> Any | None:
-    """The engine whose heartbeat is fresh, if any."""
+    """The engine that is alive by `heartbeat_is_live` (the rule the engine's start uses), if any."""
+    from syncops.store.liveness import heartbeat_is_live
+
     now = store.clock()
     for e in engines(store):
-        if e.stopped_at is None and now - e.beat_at <= stale_after:
+        if heartbeat_is_live(e, now=now, stale_after=stale_after):
             return e
     return None
 

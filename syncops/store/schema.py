@@ -35,22 +35,54 @@ def read_version(conn: Connection) -> int | None:
     return int(value) if value is not None else None
 
 
-def ensure_schema(store: Store) -> None:
-    with store.write() as conn:
+def ensure_schema(store: Store, *, create: bool = True) -> None:
+    """Check the schema in a read transaction; take the write lock only to create or upgrade it.
+
+    A check under the write lock would make every read wait for (or fail behind) any writer,
+    and fail on a store it may not write. Without `create` (reads) the schema is never changed.
+    """
+    with store.read() as conn:
         version = read_version(conn)
+        foreign = _foreign_tables(conn) if version is None else []
+    if version == SCHEMA_VERSION:
+        return
+    _refuse_unusable(store, version, foreign, create)
+    with store.write() as conn:
+        version = read_version(conn)  # again: another process may have created or upgraded it meanwhile
         if version is None:
+            _refuse_unusable(store, version, _foreign_tables(conn), create)
             SQLModel.metadata.create_all(conn)
             _set_version(conn, SCHEMA_VERSION)
             return
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"store {store.safe_url} has schema version {version}, but this syncops understands "
-                f"up to {SCHEMA_VERSION}: upgrade syncops (pip install -U syncops) before opening it"
-            )
+        _refuse_unusable(store, version, [], create)
         while version < SCHEMA_VERSION:
             MIGRATIONS[version](conn)
             version += 1
             _set_version(conn, version)
+
+
+def _foreign_tables(conn: Connection) -> list[str]:
+    return [t for t in inspect(conn).get_table_names() if t not in SQLModel.metadata.tables]
+
+
+def _refuse_unusable(store: Store, version: int | None, foreign: list[str], create: bool) -> None:
+    """Raise if the store cannot be used as it is (and, without `create`, must not be changed)."""
+    from syncops.store.probe import not_a_store
+
+    if version is None and foreign:
+        raise StoreError(not_a_store(store.safe_url, foreign))
+    if version is not None and version > SCHEMA_VERSION:
+        raise StoreError(
+            f"store {store.safe_url} has schema version {version}, but this syncops understands "
+            f"up to {SCHEMA_VERSION}: upgrade syncops (pip install -U syncops) before opening it"
+        )
+    if create or version == SCHEMA_VERSION:
+        return
+    if version is None:
+        raise StoreError(f"store {store.safe_url} holds no syncops store yet: run `syncops engine` to create one")
+    raise StoreError(f"store {store.safe_url} has schema version {version} and this syncops uses "
+                     f"{SCHEMA_VERSION}: start the engine (`syncops engine`) once to upgrade it; "
+                     "reading commands never change a store")
 
 
 def _set_version(conn: Connection, version: int) -> None:

@@ -227,3 +227,31 @@ def test_a_change_made_while_editing_is_not_overwritten(cli, seed, editor) -> No
     r = cli("records", "edit", str(rid), "--reason", "r")
     assert r.code == 1 and "changed since you loaded it" in r.err
     assert seed.row(rid).payload_rev == 1
+
+
+def _customer_edit(seed, tmp_path: Path) -> tuple[int, Path]:
+    rid = seed.failed(1)[0]
+    new = json.loads(seed.row(rid).payload)
+    new["customer"]["email"] = "jane.doe@example.net"
+    new["customer"]["name"] = "Jane Q. Doe"
+    return rid, _write(tmp_path / "new.json", json.dumps(new))
+
+
+def test_edit_from_file_masks_customer_data_in_the_diff(cli, seed, tmp_path: Path) -> None:
+    rid, f = _customer_edit(seed, tmp_path)
+    r = cli("records", "edit", str(rid), "--file", str(f), "--reason", "customer asked")
+    assert r.code == 0, r.err
+    for secret in ("jane@example.com", "jane.doe@example.net", "Jane Doe", "Jane Q. Doe"):
+        assert secret not in r.out
+    assert '-    "email": "***",' in r.out and '+    "email": "***",' in r.out  # still says what changed
+    assert json.loads(seed.row(rid).payload)["customer"]["email"] == "jane.doe@example.net"
+    assert cli("audit", "list", "--json", "--action", "reveal_pii").json() == []
+
+
+def test_edit_from_file_with_reveal_shows_customer_data_and_audits_it(cli, seed, tmp_path: Path) -> None:
+    rid, f = _customer_edit(seed, tmp_path)
+    r = cli("records", "edit", str(rid), "--file", str(f), "--reason", "customer asked", "--reveal")
+    assert r.code == 0, r.err
+    assert '-    "email": "jane@example.com",' in r.out and '+    "email": "jane.doe@example.net",' in r.out
+    (ev,) = cli("audit", "list", "--json", "--action", "reveal_pii").json()
+    assert ev["target_id"] == str(rid) and ev["actor"] == "tech1" and "--reveal" in ev["reason"]
