@@ -56,3 +56,16 @@ def test_json_lines_split_on_newline_only_and_strip_crlf(monkeypatch) -> None:
     assert got[0][1] == {"a": "x\u2028y"} and got[1][1] == {"b": "\x85"}
     assert isinstance(got[2][1], JsonInputError) and got[2][1].on_line("f", 5).startswith("f:5: not valid JSON")
 
+
+
+def test_payload_size_limit_is_exact_and_says_the_size(monkeypatch) -> None:
+    limit = 1024 * 1024
+    at_limit = b'"' + b"x" * (limit - 2) + b'"'
+    over = b'"' + b"x" * (limit - 1) + b'"'
+    data = at_limit + b"\r\n" + over + b"\n" + b"[" + b"1," * (3 * limit) + b"1]\n" + b"{}"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+    got = list(json_lines("-"))
+    assert got[0] == (1, "x" * (limit - 2))
+    assert [(n, str(e)) for n, e in got[1:3]] == [
+        (2, "payload: at most 1 MiB (got 1,048,577 bytes)"), (3, "payload: at most 1 MiB (got 6.0 MiB)")]
+    assert got[3] == (4, {})

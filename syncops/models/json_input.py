@@ -62,7 +62,8 @@ def _at(text: str, index: int) -> tuple[int, int]:
 
 
 def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
+    # Exact bytes near the limit, where "1.0 MiB" would not say why it was refused.
+    return f"{n / (1024 * 1024):.1f} MiB" if n >= 2 * 1024 * 1024 else f"{n:,} bytes"
 
 
 def check_payload_size(size: int) -> None:
@@ -156,8 +157,9 @@ class FileInputError(ValueError):
 
 def read_file(path: str | Path) -> str:
     """A one-document file's text (edit --file), checked by ``parse``; errors name the file."""
-    text = decode(Path(path).read_bytes())
     try:
+        check_payload_size(Path(path).stat().st_size)  # before reading: the file may be huge
+        text = decode(Path(path).read_bytes())
         parse(text)
     except JsonInputError as exc:
         raise FileInputError(exc.in_file(str(path))) from None
@@ -188,9 +190,17 @@ def json_lines(source: str) -> Iterator[tuple[int, Any]]:
 
 
 def _lines(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
-    for n, raw in enumerate(stream, 1):
-        if len(raw) > MAX_PAYLOAD_BYTES + 2:  # don't decode 20 MB just to refuse it
-            yield n, JsonInputError("payload", f"at most 1 MiB (got {_size(len(raw))})")
+    cap = MAX_PAYLOAD_BYTES + 2  # the payload and its "\r\n"
+    n = 0
+    while raw := stream.readline(cap + 1):
+        n += 1
+        if len(raw) > cap:  # skip the rest of the line in bounded reads: a 5 GB line must not fill memory
+            size = len(raw)
+            while not raw.endswith(b"\n") and (more := stream.readline(cap)):
+                raw = more
+                size += len(raw)
+            size -= len(raw) - len(raw.rstrip(b"\r\n"))
+            yield n, JsonInputError("payload", f"at most 1 MiB (got {_size(size)})")
             continue
         text = decode(raw) if n == 1 else raw.decode("utf-8", "surrogateescape")
         text = text.removesuffix("\n").removesuffix("\r")
