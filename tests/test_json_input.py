@@ -69,3 +69,13 @@ def test_payload_size_limit_is_exact_and_says_the_size(monkeypatch) -> None:
     assert [(n, str(e)) for n, e in got[1:3]] == [
         (2, "payload: at most 1 MiB (got 1,048,577 bytes)"), (3, "payload: at most 1 MiB (got 6.0 MiB)")]
     assert got[3] == (4, {})
+
+
+def test_an_already_parsed_edit_gets_the_same_size_limit() -> None:
+    from syncops.models import sample_payload
+    from syncops.services.actions import ActionError, validate_edit
+
+    payload = sample_payload("product") | {"title": "t" * (1024 * 1024)}
+    with pytest.raises(ActionError, match=r"the edited payload: payload: at most 1 MiB \(got 1,048,"):
+        validate_edit("product", payload)
+    assert validate_edit("product", sample_payload("product"))[1] == sample_payload("product")["sku"]
