@@ -14,6 +14,7 @@ class CliError(Exception):
 
 def run_guarded(call: Callable[[], int]) -> int:
     from syncops.config.errors import ConfigError
+    from syncops.models.json_input import FileInputError
     from syncops.services.errors import ActionError
     from syncops.store.db import StoreError
     from syncops.store.filters import FilterError
@@ -28,7 +29,7 @@ def run_guarded(call: Callable[[], int]) -> int:
     except ConfigError as exc:
         print(f"syncops: config error:\n{exc}", file=sys.stderr)
         return 1
-    except (ActionError, StoreError, FilterError, RecordNotFound) as exc:
+    except (ActionError, StoreError, FilterError, RecordNotFound, FileInputError) as exc:
         print(f"syncops: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # a missing --file, an $EDITOR that is not installed, a full disk

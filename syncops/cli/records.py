@@ -103,31 +103,22 @@ def show(args: argparse.Namespace) -> int:
 
 
 def enqueue(args: argparse.Namespace) -> int:
+    from syncops.models.json_input import JsonInputError, json_lines, source_name
     from syncops.models.registry import PayloadInvalid, model_for, validate_payload
     from syncops.store.lifecycle import NewRecord
     from syncops.store.lifecycle import enqueue as do_enqueue
 
     ctx = open_context(args, config_required=True, create=True)
     flow = ctx.flow(args.tenant, args.flow)
-    source = sys.stdin if args.file == "-" else None
-    if source is None:
-        path = Path(args.file)
-        if not path.is_file():
-            raise CliError(f"{args.file}: no such file")
-        lines = path.read_text(encoding="utf-8").splitlines()
-    else:
-        lines = source.read().splitlines()
-    name = args.file if args.file != "-" else "<stdin>"
+    if args.file != "-" and not Path(args.file).is_file():
+        raise CliError(f"{args.file}: no such file")
+    name = source_name(args.file)
     records, problems = [], []
     now = ctx.store.clock()
     # Validate the whole file before storing anything: a half-loaded backfill is worse than none.
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{name}:{n}: not valid JSON: {exc.msg} (column {exc.colno})")
+    for n, data in json_lines(args.file):
+        if isinstance(data, JsonInputError):
+            problems.append(data.on_line(name, n))
             continue
         if not isinstance(data, dict):
             problems.append(f"{name}:{n}: expected a JSON object, got {type(data).__name__}")
@@ -232,7 +223,9 @@ def resolve(args: argparse.Namespace) -> int:
 
 def _run_editor(text: str) -> str:
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    with tempfile.NamedTemporaryFile("w+", suffix=".json", prefix="syncops-edit-", delete=False) as fh:
+    # surrogateescape: on "edit again" a file with invalid UTF-8 comes back with its bytes as they were.
+    with tempfile.NamedTemporaryFile("w+", suffix=".json", prefix="syncops-edit-", delete=False,
+                                     encoding="utf-8", errors="surrogateescape") as fh:
         fh.write(text)
         path = fh.name
     try:
@@ -240,7 +233,10 @@ def _run_editor(text: str) -> str:
         rc = subprocess.call([*shlex.split(editor), path])
         if rc != 0:
             raise CliError(f"editor {editor!r} exited with {rc}; nothing was changed")
-        return Path(path).read_text(encoding="utf-8")
+        from syncops.models.json_input import decode
+
+        # Invalid UTF-8 is reported at its line by validate_edit, not a UnicodeDecodeError here.
+        return decode(Path(path).read_bytes())
     finally:
         os.unlink(path)
 
@@ -255,7 +251,9 @@ def edit(args: argparse.Namespace) -> int:
     row = get_record(ctx.store, args.id)
     original = json.loads(row.payload)
     if args.file:
-        text = Path(args.file).read_text(encoding="utf-8")
+        from syncops.models.json_input import read_file
+
+        text = read_file(args.file)  # strict: invalid UTF-8, nesting, huge numbers name file and line
         validate_edit(row.entity, text)  # raises with the problem; nothing changed
     else:
         if _masked(row.entity, original, False) != original:

@@ -1,6 +1,7 @@
 """Canonical retail models: the shape every entity has between source and target."""
 
-from .base import CanonicalModel, Currency, Entity, Identifier, Money, NonNegativeMoney, Text, WholeNumber
+from .base import (Amount, CanonicalModel, Currency, Entity, Identifier, Money, NonNegativeMoney, Ref, Text,
+                   WholeNumber)
 from .catalog import ProductVariant
 from .common import TOTAL_TOLERANCE, Address, Customer, Location, money_sum, within_tolerance
 from .errors import PayloadInvalid, format_loc
@@ -20,6 +21,7 @@ __all__ = [
     "PII_FIELDS",
     "TOTAL_TOLERANCE",
     "Address",
+    "Amount",
     "CanonicalModel",
     "Currency",
     "Customer",
@@ -36,6 +38,7 @@ __all__ = [
     "Payment",
     "Price",
     "ProductVariant",
+    "Ref",
     "ReturnLine",
     "ReturnRefund",
     "SalesOrder",

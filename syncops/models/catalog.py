@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from .base import Entity, Identifier, NonNegativeMoney, Text
+from .base import Entity, Identifier, NonNegativeMoney, Ref, Text
 
 
 class ProductVariant(Entity):
     ENTITY = "product"
 
     sku: Identifier
-    product_id: str | None = None
+    product_id: Ref | None = None
     title: Text
     options: dict[str, str] = {}
-    barcode: str | None = None
+    barcode: Ref | None = None
     price: NonNegativeMoney | None = None
     active: bool = True
 

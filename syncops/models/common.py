@@ -7,7 +7,7 @@ from typing import Annotated, Iterable, Literal
 
 from pydantic import AfterValidator
 
-from .base import CanonicalModel, Identifier, Text, problem
+from .base import CanonicalModel, Identifier, Ref, Text, problem
 
 # Totals from POS/storefronts are rounded per line; one cent of drift is normal.
 TOTAL_TOLERANCE = Decimal("0.01")
@@ -46,7 +46,7 @@ class Address(CanonicalModel):
 class Customer(CanonicalModel):
     """Customer details on an order or return; everything but ids is PII."""
 
-    customer_id: str | None = None
+    customer_id: Ref | None = None
     name: str | None = None
     email: Annotated[str, AfterValidator(_email)] | None = None
     phone: str | None = None

@@ -50,6 +50,8 @@ _MESSAGES: dict[str, str] = {
     "string_type": "must be a string",
     "int_type": "must be a whole number",
     "int_parsing": "must be a whole number",
+    # pydantic only says this for an integer string over 4,300 digits
+    "int_parsing_size": "at most 1e12 in absolute value",
     "int_from_float": "must be a whole number",
     "decimal_type": "must be a decimal number",
     "decimal_parsing": "must be a decimal number",

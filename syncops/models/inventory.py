@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field
 
-from .base import Entity, Identifier, WholeNumber
+from .base import Entity, Identifier, Ref, WholeNumber
 
 
 class InventoryPosition(Entity):
@@ -19,7 +19,7 @@ class InventoryPosition(Entity):
     # On-hand may legitimately go negative in POS systems after oversells.
     on_hand: WholeNumber | None = None
     changed_at: AwareDatetime
-    source_ref: str | None = None
+    source_ref: Ref | None = None
 
     def entity_key(self) -> str:
         return f"{self.sku}@{self.location_id}"

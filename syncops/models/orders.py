@@ -7,10 +7,10 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from .base import CanonicalModel, Currency, Entity, Identifier, NonNegativeMoney, Text, problem
+from .base import Amount, CanonicalModel, Currency, Entity, Identifier, NonNegativeMoney, Ref, Text, problem
 from .common import Customer, money_sum, within_tolerance
 
-Quantity = Annotated[Decimal, Field(ge=1)]
+Quantity = Annotated[Amount, Field(ge=1)]
 
 
 class OrderLine(CanonicalModel):
@@ -18,7 +18,7 @@ class OrderLine(CanonicalModel):
     # Decimal so weighed/measured goods survive, but a line always sells at least one unit.
     quantity: Quantity
     unit_price: NonNegativeMoney
-    tax_code: str | None = None
+    tax_code: Ref | None = None
     # Discount for the whole line (not per unit), as POS and storefront APIs report it.
     discount: NonNegativeMoney = Decimal("0")
 
@@ -43,7 +43,7 @@ class TaxLine(CanonicalModel):
 class Payment(CanonicalModel):
     method: Text
     amount: NonNegativeMoney
-    reference: str | None = None
+    reference: Ref | None = None
 
 
 class SalesOrder(Entity):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, model_validator
 
-from .base import CanonicalModel, Currency, Entity, Identifier, Money, Text, problem
+from .base import CanonicalModel, Currency, Entity, Identifier, Money, Ref, Text, problem
 
 
 class SettlementLine(CanonicalModel):
     kind: Text  # e.g. charge, refund, fee, chargeback, adjustment
-    reference: str
+    reference: Ref
     # Signed: refunds, fees and chargebacks are negative.
     amount: Money
 

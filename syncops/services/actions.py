@@ -122,14 +122,16 @@ def payload_diff(old: Any, new: Any) -> str:
 
 def validate_edit(entity: str, payload: Any) -> tuple[dict[str, Any], str]:
     """Validate an edited payload against the canonical model; returns (normalised, entity_key)."""
+    from syncops.models.json_input import JsonInputError, check_payload_size, parse
     from syncops.models.registry import PayloadInvalid, validate_payload
 
-    if isinstance(payload, str):
-        try:
-            payload = json.loads(payload)
-        except json.JSONDecodeError as exc:
-            raise ActionError(f"the edited payload is not valid JSON: line {exc.lineno} column {exc.colno}: "
-                              f"{exc.msg}") from None
+    try:
+        if isinstance(payload, str):
+            payload = parse(payload)  # strict: bad UTF-8, deep nesting, huge numbers, over 1 MiB
+        else:  # already parsed (console save, API): the same size limit as a typed-in payload
+            check_payload_size(len(json.dumps(payload, separators=(",", ":"), default=str).encode()))
+    except JsonInputError as exc:
+        raise ActionError(f"the edited payload: {exc}") from None
     if not isinstance(payload, dict):
         raise ActionError("the edited payload must be a JSON object")
     try:

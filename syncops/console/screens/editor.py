@@ -8,7 +8,6 @@ text, shows the diff against what is stored now, and the next save succeeds.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
@@ -25,6 +24,8 @@ from textual.widgets import Footer, Input, Static, TextArea
 from syncops.console.screens.base import ConsoleScreen
 from syncops.console.widgets.json_view import pretty, syntax
 from syncops.models import PII_FIELDS
+from syncops.models.json_input import JsonInputError
+from syncops.models.json_input import parse as parse_payload
 from syncops.services.errors import ConcurrencyConflict
 from syncops.store.queries import RecordDetail
 
@@ -95,11 +96,12 @@ class EditScreen(ConsoleScreen):
             return
         text = self.query_one("#editor", TextArea).text
         try:
-            json.loads(text)
-        except json.JSONDecodeError as exc:
+            parse_payload(text)  # the CLI's strict reader: deep nesting or huge numbers are a message
+        except JsonInputError as exc:
             editor = self.query_one("#editor", TextArea)
-            editor.move_cursor((exc.lineno - 1, max(0, exc.colno - 1)))
-            self._status(f"not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}", error=True)
+            if exc.line is not None:
+                editor.move_cursor((exc.line - 1, max(0, exc.column - 1)))
+            self._status(str(exc), error=True)
             self._hide_review()
             return
         try:
