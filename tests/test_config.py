@@ -123,8 +123,19 @@ def test_retailer_sample_loads_with_csv_and_defaults() -> None:
     assert "source" not in tenant.mappings["square_to_shopify_sku"]  # header skipped
     # x- anchor shared through a YAML alias.
     assert tenant.flows["web-orders-to-erp"].retry.max_delay == 600.0
-    assert tenant.flows["nightly-settlements"].schedule.cron == "30 2 * * *"
-    assert tenant.flows["nightly-settlements"].enabled is False
+    # Every flow in the template can be run by its connectors (`config validate` checks that).
+    assert load_config(sample_path("retailer.yaml"), env={}, runnable=True).tenants["my-retailer"].flows
+
+
+def test_validate_refuses_a_flow_no_connector_can_run_even_when_disabled(tmp_path: Path) -> None:
+    text = BASE.replace("entity: inventory", "entity: settlement\n        enabled: false", 1).replace(
+        "        mappings: {sku: skus}\n", "")
+    assert load(tmp_path, text).tenants["acme"].flows  # plain loading (console, status) still works
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={}, runnable=True)
+    [line] = info.value.errors
+    assert ":10: tenants.acme.flows[0].entity: expected an entity both endpoints support: a square endpoint " \
+           "(pos) cannot be read for settlement" in line
 
 
 def test_retailer_sample_uses_environment() -> None:

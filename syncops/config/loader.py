@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from yaml.nodes import MappingNode, Node
 
@@ -22,10 +23,12 @@ TENANT_KEYS = ("production", "endpoints", "flows", "maps")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Config:
+def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None,
+                runnable: bool = False) -> Config:
     """Load and validate ``path``. Raises ConfigError listing every problem; never anything else for bad input.
 
     ``env`` replaces ``os.environ`` for ``${VAR}`` interpolation (tests, or a CLI that wants control).
+    ``runnable`` also refuses flows (enabled or not) that no connector can run: `config validate`.
     """
     file = Path(path)
     label = str(path)
@@ -45,6 +48,7 @@ def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None =
 
     root = compose(text, label)
     reader = Reader(label, os.environ if env is None else env)
+    reader.check_runnable = runnable
     config = _build_config(reader, root, file.parent)
     if reader.errors:
         raise ConfigError(reader.errors)
@@ -124,7 +128,22 @@ def _build_tenant(r: Reader, name: str, node: Node, path: str, base_dir: Path) -
                 continue
             first_seen[flow.name] = line_of(name_node)
             flows[flow.name] = flow
+            _runnable(r, flow, flow_node, sub, endpoints)
     return Tenant(name=name, production=production, endpoints=endpoints, flows=flows, mappings=maps)
+
+
+def _runnable(r: Reader, flow: Any, node: Node, path: str, endpoints: dict[str, Any]) -> None:
+    """A flow that no connector can run is an error now, not a refusal at engine start."""
+    src, dst = endpoints.get(flow.source), endpoints.get(flow.target)
+    if not getattr(r, "check_runnable", False) or flow.entity is None or src is None or dst is None \
+            or None in (src.kind, dst.kind):
+        return
+    from syncops.connectors.registry import flow_problem
+
+    problem = flow_problem(flow.entity, src.kind, dst.kind, flow.source, flow.target)
+    if problem:
+        entity_node = next((v for k, v in node.value if k.value == "entity"), node)
+        r.error(entity_node, join(path, "entity"), f"expected an entity both endpoints support: {problem}")
 
 
 def _declared(entry: tuple[Node, Node] | None) -> list[str]:

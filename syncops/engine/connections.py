@@ -5,22 +5,8 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from syncops.connectors.errors import DeliveryError
+from syncops.connectors.registry import connector_class, flow_problem
 from syncops.store.categories import Category
-
-
-def connector_class(kind: str) -> Any:
-    # Imported lazily so a config with only Square endpoints never loads the Odoo code.
-    if kind == "square":
-        from syncops.connectors.square import SquareConnector as cls
-    elif kind == "shopify":
-        from syncops.connectors.shopify import ShopifyConnector as cls
-    elif kind == "odoo":
-        from syncops.connectors.odoo import OdooConnector as cls
-    elif kind == "bigcommerce":
-        from syncops.connectors.bigcommerce import BigCommerceConnector as cls
-    else:
-        raise ValueError(f"no connector for endpoint kind {kind!r}")
-    return cls
 
 
 def check_flows(config: Any) -> list[str]:
@@ -31,12 +17,9 @@ def check_flows(config: Any) -> list[str]:
             if not getattr(flow, "enabled", True):
                 continue
             src, dst = tenant.endpoints[flow.source], tenant.endpoints[flow.target]
-            if flow.entity not in connector_class(src.kind).pull_entities:
-                problems.append(f"{tname}/{fname}: a {src.kind} endpoint ({flow.source}) cannot be read for "
-                                f"{flow.entity}; it supports {', '.join(sorted(connector_class(src.kind).pull_entities))}")
-            if flow.entity not in connector_class(dst.kind).push_entities:
-                problems.append(f"{tname}/{fname}: a {dst.kind} endpoint ({flow.target}) cannot receive "
-                                f"{flow.entity}; it supports {', '.join(sorted(connector_class(dst.kind).push_entities))}")
+            problem = flow_problem(flow.entity, src.kind, dst.kind, flow.source, flow.target)
+            if problem:
+                problems.append(f"{tname}/{fname}: {problem}")
     return problems
 
 

@@ -1,0 +1,32 @@
+"""Which connector class serves an endpoint kind, and what each can read and write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def connector_class(kind: str) -> Any:
+    # Imported lazily so a config with only Square endpoints never loads the Odoo code.
+    if kind == "square":
+        from syncops.connectors.square import SquareConnector as cls
+    elif kind == "shopify":
+        from syncops.connectors.shopify import ShopifyConnector as cls
+    elif kind == "odoo":
+        from syncops.connectors.odoo import OdooConnector as cls
+    elif kind == "bigcommerce":
+        from syncops.connectors.bigcommerce import BigCommerceConnector as cls
+    else:
+        raise ValueError(f"no connector for endpoint kind {kind!r}")
+    return cls
+
+
+def flow_problem(entity: str, source_kind: str, target_kind: str, source: str, target: str) -> str | None:
+    """Why no connector can run this flow, or None when both ends can."""
+    src, dst = connector_class(source_kind), connector_class(target_kind)
+    if entity not in src.pull_entities:
+        return (f"a {source_kind} endpoint ({source}) cannot be read for {entity}; it supports "
+                f"{', '.join(sorted(src.pull_entities))}")
+    if entity not in dst.push_entities:
+        return (f"a {target_kind} endpoint ({target}) cannot receive {entity}; it supports "
+                f"{', '.join(sorted(dst.push_entities))}")
+    return None
