@@ -27,7 +27,10 @@ SECRET = "odoo-secret-key-123"
 
 @pytest.fixture
 def app(clock: FakeClock) -> OdooApp:
-    return OdooApp(Faults(clock=clock), clock, taxes={"standard": "8.25", "zero": "0"})
+    # The sample order's location and payment method exist in this Odoo: a warehouse keeps its
+    # stock at "store-001" and a journal is named "card".
+    return OdooApp(Faults(clock=clock), clock, taxes={"standard": "8.25", "zero": "0"},
+                   locations=("WH/Stock", "store-001"), journals={"card": "bank", "Bank": "bank"})
 
 
 @pytest.fixture
@@ -103,9 +106,10 @@ def test_batch_push_creates_orders_with_one_dedupe_lookup(app, server, clock):
     assert partners[orders["POS-3"]["partner_id"]]["name"] == "Walk-in Customer"
     assert partners[orders["POS-1"]["partner_id"]]["email"] == "jane@example.com"
     assert orders["POS-1"]["partner_id"] == orders["POS-2"]["partner_id"]
-    # One duplicate-guard lookup and one create for the whole batch.
-    dedupe = [c for c in app.calls if c == ("sale.order", "search_read")]
-    assert len(dedupe) == 1 and calls(app, "sale.order", "create") == 1
+    # One create and one confirmation for the whole batch: "completed" means a confirmed sale.
+    assert calls(app, "sale.order", "create") == 1 and calls(app, "sale.order", "action_confirm") == 1
+    assert {o["state"] for o in orders.values()} == {"sale"}
+    assert "state sale" in results[0].note and "payments posted: POS-1/1 ch_3PabcXYZ" in results[0].note
 
 
 def test_pushing_again_creates_nothing_and_links_existing(app, server, clock):
@@ -114,11 +118,11 @@ def test_pushing_again_creates_nothing_and_links_existing(app, server, clock):
     again = run(lambda c: c.push("order", batch), server, clock)
 
     for before, after in zip(first, again):
-        assert after.error is not None and after.error.category == Category.DUPLICATE
-        assert after.target_ref == before.target_ref
-        assert "already delivered" in after.error.message
+        assert after.error is None and after.target_ref == before.target_ref
+        assert "already in Odoo, linked" in after.note
     assert app.count_orders_with_ref("POS-1") == 1 and app.count_orders_with_ref("POS-2") == 1
     assert calls(app, "sale.order", "create") == 1
+    assert calls(app, "account.payment", "create") == 1 and len(app.payments()) == 2  # not registered twice
 
 
 def test_out_of_band_order_is_detected_as_duplicate(app, server, clock):
@@ -126,10 +130,12 @@ def test_out_of_band_order_is_detected_as_duplicate(app, server, clock):
     name = next(o["name"] for o in app.sale_orders() if o["id"] == existing)
     [result] = run(lambda c: c.push("order", deliveries("order", [order("POS-7")])), server, clock)
 
-    assert result.error.category == Category.DUPLICATE
-    assert result.target_ref == str(existing)
-    assert name in result.error.message and "POS-7" in result.error.message
+    assert result.error is None and result.target_ref == str(existing)
+    assert name in result.note and "already in Odoo, linked" in result.note
     assert app.count_orders_with_ref("POS-7") == 1
+    # The draft held other lines than the source: it follows the source, then is confirmed.
+    [linked] = app.sale_orders()
+    assert len(linked["lines"]) == 2 and linked["state"] == "sale"
 
 
 def test_lost_response_then_retry_is_exactly_once(app, server, clock):
@@ -141,7 +147,7 @@ def test_lost_response_then_retry_is_exactly_once(app, server, clock):
     assert app.count_orders_with_ref("POS-8") == 1  # it did go through
 
     [result] = run(lambda c: c.push("order", batch), server, clock)
-    assert result.error.category == Category.DUPLICATE and result.target_ref is not None
+    assert result.error is None and result.target_ref is not None and "linked" in result.note
     assert app.count_orders_with_ref("POS-8") == 1
 
 
@@ -223,13 +229,15 @@ def test_credit_notes_created_deduplicated_and_isolated(app, server, clock):
     [original] = app.sale_orders()
     assert notes["RET-1"]["partner_id"] == original["partner_id"]
 
+    assert notes["RET-1"]["state"] == "posted"
+
     again = run(lambda c: c.push("return", batch[:1]), server, clock)
-    assert again[0].error.category == Category.DUPLICATE and again[0].target_ref == first[0].target_ref
+    assert again[0].error is None and again[0].target_ref == first[0].target_ref and "linked" in again[0].note
     assert app.count_credit_notes_with_ref("RET-1") == 1
 
     app.add_credit_note("RET-9")
     [oob] = run(lambda c: c.push("return", deliveries("return", [refund("RET-9")])), server, clock)
-    assert oob.error.category == Category.DUPLICATE and app.count_credit_notes_with_ref("RET-9") == 1
+    assert oob.error is None and app.count_credit_notes_with_ref("RET-9") == 1
 
 
 # ---------------------------------------------------------------- pulls

@@ -21,6 +21,7 @@ from typing import Any, Callable
 import httpx
 from pydantic import ValidationError
 
+from syncops.connectors import odoo_documents as documents
 from syncops.connectors import signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
@@ -111,6 +112,11 @@ class _Item:
     result: ItemResult | None = None
     leader: int | None = None  # index of an earlier item in this batch with the same reference
     partner_id: int | None = None
+    doc_id: int | None = None  # the Odoo document, created now or found by its reference
+    existing: bool = False  # found: an earlier delivery (or an edit of the same order)
+    want: str | None = None  # the Odoo state the order is brought to
+    products: dict[str, int] | None = None  # sku -> product id, for restock pickings
+    stock_location: int | None = None  # where restocked goods go back on the shelf
 
 
 @dataclass
@@ -375,25 +381,19 @@ class OdooConnector:
         for item in live:
             ref = self._ref(kind, item)
             if ref in existing:
-                row = existing[ref]
-                item.result = ItemResult(
-                    item.delivery.record_id, target_ref=str(row["id"]), status=200,
-                    error=DeliveryError(
-                        Category.DUPLICATE,
-                        f"{kind.label} {row['name']} already has {kind.ref_field} {ref!r}: already delivered, "
-                        f"linked to the existing document (id {row['id']})", status=200),
-                    request_summary=f"POST /json/2/{kind.model}/search_read ({kind.ref_field} in batch refs)")
+                # Delivered before (its answer may have been lost) or edited since: link it and
+                # bring it to the intended state below, never create a second document.
+                item.doc_id, item.existing = existing[ref]["id"], True
             elif ref in first_of:
                 item.leader = first_of[ref]
             else:
                 first_of[ref] = item.index
 
-        todo = [it for it in items if it.result is None and it.leader is None]
-        if todo:
-            await self._build_vals(kind, todo)
-        batch = [(it.index, it.vals) for it in todo if it.result is None and it.vals is not None]
+        work = [it for it in items if it.result is None and it.leader is None]
+        if work:
+            await self._build_vals(kind, work)
+        batch = [(it.index, it.vals) for it in work if it.result is None and not it.existing and it.vals is not None]
         created = await self._create_isolating(kind.model, batch)
-        summary = f"POST /json/2/{kind.model}/create ({len(batch)} records)"
         for key, outcome in created.items():
             item = items[key]
             if isinstance(outcome, DeliveryError):
@@ -401,8 +401,12 @@ class OdooConnector:
                                          request_summary=f"POST /json/2/{kind.model}/create (1 record)",
                                          response_excerpt=outcome.response_excerpt or "")
             else:
-                item.result = ItemResult(item.delivery.record_id, target_ref=str(outcome), status=200,
-                                         request_summary=summary, response_excerpt=f"id {outcome}")
+                item.doc_id = outcome
+        ready = [it for it in work if it.result is None and it.doc_id is not None]
+        if kind is _ORDER:
+            await documents.finish_orders(self, ready)
+        else:
+            await documents.finish_returns(self, ready)
         for item in items:
             if item.leader is not None:
                 lead = items[item.leader].result
@@ -438,14 +442,27 @@ class OdooConnector:
             if self.options.get("shipping_tax_code"):
                 codes.add(self.options["shipping_tax_code"])
             taxes = await self._lookup("account.tax", "name", codes, [["type_tax_use", "=", "sale"]])
+        places = {it.doc.location_id for it in items if it.doc.location_id}
+        if kind is _ORDER:
+            stocks = await documents.warehouses(self, places)
+        else:
+            stocks = await documents.stock_locations(
+                self, {it.doc.location_id for it in items if it.doc.location_id and any(ln.restock for ln in it.doc.lines)})
         await self._resolve_partners(kind, items)
         for item in items:
             if item.result is not None:
                 continue
             try:
-                item.vals = (self._order_vals(item, products, taxes) if kind is _ORDER
-                             else self._refund_vals(item, products))
-            except _ItemProblem as exc:
+                if kind is _ORDER:
+                    item.vals = self._order_vals(item, products, taxes)
+                    if item.doc.location_id:
+                        item.vals["warehouse_id"] = self._place(stocks, item.doc.location_id, "a warehouse's stock")
+                else:
+                    item.vals = self._refund_vals(item, products)
+                    item.products = {ln.sku: self._one(products, ln.sku, "SKU", "lines") for ln in item.doc.lines}
+                    if any(ln.restock for ln in item.doc.lines):
+                        item.stock_location = self._place(stocks, item.doc.location_id, "a stock location")
+            except (_ItemProblem, documents.ItemProblem) as exc:
                 self._fail(item, Category.VALIDATION, str(exc))
 
     async def _lookup(self, model: str, field_name: str, values: set[str],
@@ -474,6 +491,14 @@ class OdooConnector:
             return None
         codes = {tax.code for tax in order.taxes}
         return codes.pop() if len(codes) == 1 else None
+
+    @staticmethod
+    def _place(found: dict[str, int], location: str | None, what: str) -> int:
+        # The mapped location decides where the goods are: never silently Odoo's default.
+        if not location or location not in found:
+            raise _ItemProblem(f"location_id: {location!r} is not {what} in Odoo; map it with a location map "
+                               "to an Odoo stock location such as WH/Stock")
+        return found[location]
 
     @staticmethod
     def _one(found: dict[str, list[int]], value: str, what: str, where: str) -> int:

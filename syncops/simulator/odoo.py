@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping
 
+from syncops.simulator import odoo_workflow as workflow
 from syncops.simulator.faults import Faults
 from syncops.simulator.http import Request, Response, json_response
 
@@ -40,6 +41,9 @@ DEFAULT_LOCATIONS = ("WH/Stock",)
 # Tax name -> percentage; "the company requires taxes" is on by default so that generated
 # orders with a missing tax code fail the way a strict accounting setup makes them fail.
 DEFAULT_TAXES: dict[str, str] = {"Tax 8.25%": "8.25", "Tax 0%": "0"}
+# Payment journals a fresh Odoo company has, plus the ones the demo's payment maps name.
+DEFAULT_JOURNALS: dict[str, str] = {"Bank": "bank", "Cash": "cash", "PayPal": "bank", "Card": "bank"}
+CUSTOMERS_LOCATION = "Partners/Customers"
 WALKIN_PARTNER = "Walk-in Customer"
 
 
@@ -117,7 +121,7 @@ SCHEMA: dict[str, dict[str, _F]] = {
         "name": _F("char", readonly=True), "client_order_ref": _F("char"), "origin": _F("char"),
         "partner_id": _F("m2o", "res.partner", required=True), "date_order": _F("datetime"),
         "order_line": _F("o2m", "sale.order.line"), "state": _F("selection"), "note": _F("char"),
-        "amount_untaxed": _F("float", readonly=True), "amount_tax": _F("float", readonly=True),
+        "warehouse_id": _F("m2o", "stock.warehouse"), "amount_untaxed": _F("float", readonly=True), "amount_tax": _F("float", readonly=True),
         "amount_total": _F("float", readonly=True), **_SYSTEM,
     },
     "sale.order.line": {
@@ -142,6 +146,28 @@ SCHEMA: dict[str, dict[str, _F]] = {
         "price_total": _F("float", readonly=True), **_SYSTEM,
     },
     "res.users": {"name": _F("char"), "login": _F("char"), **_SYSTEM},
+    "stock.warehouse": {
+        "name": _F("char", required=True), "code": _F("char"), "lot_stock_id": _F("m2o", "stock.location"),
+        **_SYSTEM,
+    },
+    "account.journal": {"name": _F("char", required=True), "code": _F("char"), "type": _F("selection"),
+                        **_SYSTEM},
+    "account.payment": {
+        "name": _F("char", readonly=True), "partner_id": _F("m2o", "res.partner"),
+        "journal_id": _F("m2o", "account.journal", required=True), "amount": _F("float"),
+        "payment_type": _F("selection"), "memo": _F("char"), "state": _F("selection"), **_SYSTEM,
+    },
+    "stock.picking": {
+        "name": _F("char", readonly=True), "picking_type_code": _F("selection"), "origin": _F("char"),
+        "location_id": _F("m2o", "stock.location", required=True),
+        "location_dest_id": _F("m2o", "stock.location", required=True),
+        "move_ids": _F("o2m", "stock.move"), "state": _F("selection"), **_SYSTEM,
+    },
+    "stock.move": {
+        "picking_id": _F("m2o", "stock.picking"), "product_id": _F("m2o", "product.product", required=True),
+        "product_uom_qty": _F("float"), "location_id": _F("m2o", "stock.location"),
+        "location_dest_id": _F("m2o", "stock.location"), "state": _F("selection"), **_SYSTEM,
+    },
 }
 
 _METHOD_PARAMS: dict[str, frozenset[str]] = {
@@ -150,7 +176,9 @@ _METHOD_PARAMS: dict[str, frozenset[str]] = {
     "search_count": frozenset({"domain", "limit"}),
     "read": frozenset({"fields"}),
     "create": frozenset({"vals_list"}),
+    "write": frozenset({"vals"}),
     "context_get": frozenset(),
+    **{action: frozenset() for actions in workflow.ACTIONS.values() for action in actions},
 }
 # Positional parameter order for the legacy execute_kw API.
 _POSITIONAL: dict[str, tuple[str, ...]] = {
@@ -159,6 +187,7 @@ _POSITIONAL: dict[str, tuple[str, ...]] = {
     "search_count": ("domain", "limit"),
     "read": ("ids", "fields"),
     "create": ("vals_list",),
+    "write": ("ids", "vals"),
     "context_get": (),
 }
 _OPERATORS = frozenset({"=", "!=", "in", "not in", ">", ">=", "<", "<=", "like", "ilike", "=ilike"})
@@ -184,6 +213,7 @@ class OdooApp:
         require_tax: bool = True,
         database: str | None = None,
         currency: str = "USD",
+        journals: Mapping[str, str] = DEFAULT_JOURNALS,
     ) -> None:
         self.faults = faults or Faults(clock=clock)
         self.clock = clock
@@ -195,6 +225,7 @@ class OdooApp:
         self._next_id: dict[str, int] = {model: 1 for model in SCHEMA}
         self._order_seq = 0
         self._refund_seq = 0
+        self._seq: dict[str, int] = {}
         # Test switches for whole-response faults.
         self._lose: dict[tuple[str, str], int] = {}  # (model, method) -> calls to answer with a reset
         self.garbage_responses = 0  # answer the next N calls with an HTML page and status 200
@@ -204,9 +235,16 @@ class OdooApp:
         self._insert("res.users", {"name": "API User", "login": "api"}, now)
         self._insert("res.partner", {"name": WALKIN_PARTNER, "active": True}, now)
         for name in locations:
-            self._insert("stock.location", {
+            loc = self._insert("stock.location", {
                 "name": name.rsplit("/", 1)[-1], "complete_name": name, "usage": "internal", "active": True,
             }, now)
+            # Each stock location is its warehouse's main stock, as Odoo sets them up ("WH/Stock").
+            code = name.split("/", 1)[0]
+            self._insert("stock.warehouse", {"name": code, "code": code[:5], "lot_stock_id": loc}, now)
+        self._insert("stock.location", {"name": "Customers", "complete_name": CUSTOMERS_LOCATION,
+                                        "usage": "customer", "active": True}, now)
+        for name, kind in journals.items():
+            self._insert("account.journal", {"name": name, "code": name[:5].upper(), "type": kind}, now)
         for name, amount in taxes.items():
             self._insert("account.tax", {
                 "name": name, "amount": float(amount), "type_tax_use": "sale", "active": True,
@@ -341,6 +379,27 @@ class OdooApp:
                     out.append(move)
             return out
 
+    def payments(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._tables["account.payment"].values()]
+
+    def pickings(self) -> list[dict[str, Any]]:
+        """Pickings with their moves inlined under "moves"."""
+        with self._lock:
+            return [dict(p, moves=[dict(self._tables["stock.move"][m]) for m in p["move_ids"] or []])
+                    for p in self._tables["stock.picking"].values()]
+
+    def on_hand(self, sku: str, location: str) -> float:
+        with self._lock:
+            product, loc = self._product_by_sku(sku)["id"], self._location_by_name(location)["id"]
+            return sum(q["quantity"] or 0 for q in self._tables["stock.quant"].values()
+                       if q["product_id"] == product and q["location_id"] == loc)
+
+    def order_state(self, ref: str) -> str | None:
+        with self._lock:
+            return next((r["state"] for r in self._tables["sale.order"].values() if r["client_order_ref"] == ref),
+                        None)
+
     def partners(self) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(r) for r in self._tables["res.partner"].values()]
@@ -468,7 +527,9 @@ class OdooApp:
         self.calls.append((model, method))
         if model not in SCHEMA:
             raise _not_found(f"Model {model!r} does not exist.")
-        if method not in _METHOD_PARAMS or (method == "context_get" and model != "res.users"):
+        is_action = method in workflow.ACTIONS.get(model, ())
+        if method not in _METHOD_PARAMS or (method == "context_get" and model != "res.users") or (
+                method.startswith(("action_", "button_")) and not is_action):
             raise _not_found(f"The method {method!r} does not exist on the model {model!r}.")
         params = dict(params)
         ids = params.pop("ids", None)
@@ -481,6 +542,13 @@ class OdooApp:
             return {"lang": "en_US", "tz": "UTC", "uid": 2}
         if method == "create":
             return self._create(model, params.get("vals_list"))
+        if is_action or method == "write":
+            try:
+                if is_action:
+                    return workflow.run_action(self, model, method, ids)
+                return self._write(model, ids, params.get("vals"))
+            except workflow.UserError as exc:
+                raise OdooError(422, "odoo.exceptions.UserError", exc.message) from None
         if method == "read":
             if not isinstance(ids, list):
                 raise _value_error("read() requires a list of ids")
@@ -657,6 +725,9 @@ class OdooApp:
             ids = self._create_sale_orders(vals_list, now, check_tax=self.require_tax)
         elif model == "account.move":
             ids = self._create_moves(vals_list, now)
+        elif model in ("account.payment", "stock.picking"):
+            ids = [self._create_with_children(model, vals, now) for vals in
+                   [self._prepare_child_create(model, v) for v in vals_list]]
         elif model in ("product.product", "res.partner", "stock.location", "account.tax"):
             rows = [self._check_vals(model, vals) for vals in vals_list]
             ids = []
@@ -670,6 +741,68 @@ class OdooApp:
             raise OdooError(403, "odoo.exceptions.AccessError",
                             f"You are not allowed to create '{model}' records.")
         return ids[0] if single else ids
+
+    def _prepare_child_create(self, model: str, vals: dict[str, Any]) -> tuple[dict[str, Any], list]:
+        vals = dict(vals)
+        commands = vals.pop("move_ids", []) if model == "stock.picking" else []
+        vals.pop("name", None)
+        row = self._check_vals(model, vals)
+        children = self._line_rows(model, "move_ids", commands) if model == "stock.picking" else []
+        return row, children
+
+    def _create_with_children(self, model: str, prepared: tuple[dict[str, Any], list], now: str) -> int:
+        row, children = prepared
+        prefix = {"account.payment": "PBNK", "stock.picking": "WH/IN"}[model]
+        self._seq[model] = self._seq.get(model, 0) + 1
+        row["name"] = f"{prefix}/{now[:4]}/{self._seq[model]:05d}"
+        row.setdefault("state", "draft")
+        rid = self._insert(model, row, now)
+        if model == "stock.picking":
+            ids = []
+            for child in children:
+                child.update(picking_id=rid, state="draft")
+                child.setdefault("location_id", row["location_id"])
+                child.setdefault("location_dest_id", row["location_dest_id"])
+                ids.append(self._insert("stock.move", child, now))
+            self._tables[model][rid]["move_ids"] = ids
+        return rid
+
+    def _write(self, model: str, ids: Any, vals: Any) -> bool:
+        if not isinstance(ids, list) or not ids or not isinstance(vals, dict):
+            raise _value_error("write() expects ids (a list) and vals (a dict)")
+        table = self._tables[model]
+        for rid in ids:
+            if rid not in table:
+                raise _validation(f"Record does not exist or has been deleted. (Record: {model}({rid},))")
+            workflow.check_write(model, table[rid], vals)
+        plain = {k: v for k, v in vals.items() if k != "order_line"}
+        row = self._check_vals(model, plain) if plain else {}
+        row = {k: v for k, v in row.items() if k in plain}  # only what was written, not defaults
+        now = self._now(None)
+        for rid in ids:
+            table[rid].update(row, write_date=now)
+            if model == "sale.order" and "order_line" in vals:
+                self._rewrite_lines(rid, vals["order_line"], now)
+        return True
+
+    def _rewrite_lines(self, oid: int, commands: Any, now: str) -> None:
+        """(5, 0, 0) clears the lines, (0, 0, vals) adds one: how an integration replaces them."""
+        order = self._tables["sale.order"][oid]
+        keep = [c for c in commands or [] if not (isinstance(c, (list, tuple)) and c and c[0] == 5)]
+        if len(keep) != len(commands or []):
+            for lid in order["order_line"]:
+                self._tables["sale.order.line"].pop(lid, None)
+            order["order_line"] = []
+        for line in self._line_rows("sale.order", "order_line", keep):
+            sub, line_tax = self._amounts(line.get("product_uom_qty") or 0.0, line.get("price_unit") or 0.0,
+                                          line.get("discount") or 0.0, line["tax_id"])
+            line.update(order_id=oid, price_subtotal=sub, price_total=_r2(sub + line_tax))
+            line.setdefault("name", self._display_name("product.product", line["product_id"]))
+            order["order_line"].append(self._insert("sale.order.line", line, now))
+        lines = [self._tables["sale.order.line"][i] for i in order["order_line"]]
+        untaxed = _r2(sum(line["price_subtotal"] for line in lines))
+        total = _r2(sum(line["price_total"] for line in lines))
+        order.update(amount_untaxed=untaxed, amount_tax=_r2(total - untaxed), amount_total=total)
 
     def _check_vals(self, model: str, vals: dict[str, Any]) -> dict[str, Any]:
         """Validate plain (non-relational-command) values; returns the row to store."""
@@ -732,9 +865,11 @@ class OdooApp:
             vals = dict(command[2])
             if line_model == "sale.order.line" and "tax_ids" in vals:
                 vals[m2m_name] = vals.pop("tax_ids")  # Odoo 19 spelling of the same field
-            taxes = self._m2m_ids(line_model, m2m_name, vals.pop(m2m_name, None))
+            has_taxes = m2m_name in SCHEMA[line_model]
+            taxes = self._m2m_ids(line_model, m2m_name, vals.pop(m2m_name, None)) if has_taxes else []
             row = self._check_vals(line_model, vals)
-            row[m2m_name] = taxes
+            if has_taxes:
+                row[m2m_name] = taxes
             rows.append(row)
         return rows
 

@@ -29,6 +29,8 @@ tenants:
       sku: {TSHIRT-RED-M: TSHIRT-RED-M, MUG-WHITE: MUG-WHITE}
       all_sku: {TSHIRT-RED-M: TSHIRT-RED-M, MUG-WHITE: MUG-WHITE, CAP-BLK: CAP-BLK}
       tax: {"Sales Tax": "Tax 8.25%"}
+      erp_location: {web: WH/Stock}
+      erp_payment: {shopify_payments: Bank}
     flows:
       - name: inventory
         entity: inventory
@@ -45,7 +47,7 @@ tenants:
         schedule: {every: 0.5s}
         sla: 1m
         retry: {max_attempts: 5, base_delay: 0.05s, max_delay: 0.2s}
-        mappings: {sku: all_sku, tax_code: tax}
+        mappings: {sku: all_sku, tax_code: tax, location: erp_location, payment_method: erp_payment}
 """
 
 
