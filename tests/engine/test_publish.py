@@ -49,6 +49,6 @@ def test_engine_publishes_at_start_and_status_without_config_shows_sla_and_produ
     assert "Traceback" not in out.stderr, out.stderr
     lines = out.stdout.splitlines()
     inventory = next(line for line in lines if " inventory " in line)
-    assert inventory.startswith("acme [PROD]") and inventory.split()[-2] == "1m", out.stdout  # SLA column
+    assert inventory.startswith("acme [PROD]") and inventory.split()[-2] == "1m00s", out.stdout  # SLA column
     assert any(" web-orders " in line and line.startswith("acme [PROD]") for line in lines), out.stdout
     assert f"settings: published by engine {engine_id}" in out.stdout
