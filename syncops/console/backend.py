@@ -17,7 +17,7 @@ from syncops.store.db import Store, StoreError
 from syncops.store.filters import FilterError, RecordFilter
 from syncops.store.queries import RecordNotFound
 from syncops.services.errors import ActionError
-from syncops.services.settings import settings_in_force
+from syncops.services.settings import CONFIG, NONE, Settings, settings_in_force
 
 # What a failing query or action may raise; the console shows the message and carries on.
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ActionError, StoreError, FilterError, RecordNotFound)
@@ -53,7 +53,10 @@ class Backend:
                  clock: Callable[[], float] | None = None) -> None:
         self.store = store
         self.file_config = config  # what the technician passed (None with only --store)
-        self.settings = settings_in_force(store, config)
+        try:
+            self.settings = settings_in_force(store, config)
+        except StoreError:  # locked or damaged: start on the config; the first refresh tries again
+            self.settings = Settings(CONFIG if config is not None else NONE, config)
         self.config = self.settings.config  # the settings in force: config, else as the engine published them
         self.actor = actor or Actor.current(via="console")
         self.clock = clock or store.clock or time.time
