@@ -128,3 +128,17 @@ def test_unknown_or_broken_published_document_is_ignored_not_guessed(publish, st
             assert published.read(store) is None
     finally:
         store.close()
+
+
+def test_enqueue_without_config_uses_the_published_flow(cli, publish, tmp_path, monkeypatch) -> None:
+    from .conftest import order_payload
+
+    monkeypatch.delenv("SYNCOPS_CONFIG")
+    f = tmp_path / "orders.jsonl"
+    f.write_text(json.dumps(order_payload("B-1")) + "\n", encoding="utf-8")
+    assert "no config file" in cli("records", "enqueue", str(f), "--tenant", "acme", "--flow", "orders").err
+    publish()
+    r = cli("records", "enqueue", str(f), "--tenant", "acme", "--flow", "orders")
+    assert r.code == 0, r.err
+    [row] = cli("records", "list", "--json").json()
+    assert (row["entity"], row["target"], row["entity_key"]) == ("order", "erp", "B-1")
