@@ -11,10 +11,10 @@ from syncops.cli.output import ago, clip, emit_json, table
 def list_(args: argparse.Namespace) -> int:
     from syncops.store.queries import flow_controls, flow_cursors
 
-    ctx = open_context(args, config_required=True, create=True)
+    ctx = open_context(args, settings_required=True, create=True)
     controls, cursors = flow_controls(ctx.store), flow_cursors(ctx.store)
     rows = []
-    for tname, tenant in ctx.config.tenants.items():
+    for tname, tenant in ctx.in_force.tenants.items():
         for fname, flow in tenant.flows.items():
             ctl, cur = controls.get((tname, fname)), cursors.get((tname, fname))
             sched = flow.schedule
@@ -39,7 +39,7 @@ def _flow_action(args: argparse.Namespace, name: str) -> int:
     from syncops.services import flows
     from syncops.services.actor import Actor
 
-    ctx = open_context(args, config_required=True, create=True)
+    ctx = open_context(args, settings_required=True, create=True)
     ctx.flow(args.tenant, args.flow)
     actor = Actor.current()
     if name == "pause":

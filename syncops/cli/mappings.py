@@ -24,11 +24,13 @@ def list_(args: argparse.Namespace) -> int:
 
 def _known_map(ctx, tenant: str, map_name: str) -> None:
     """With a config loaded, refuse names no flow can use: a typo must not silently "work"."""
-    if ctx.config is None:
+    settings = ctx.in_force
+    if settings is None:
         return
     t = ctx.tenant(tenant)
     if t is None:
-        raise CliError(f"tenant {tenant!r} is not in {ctx.config.source_path}; tenants: {', '.join(ctx.config.tenants)}")
+        where = ctx.config.source_path if ctx.config is not None else "the engine's published settings"
+        raise CliError(f"tenant {tenant!r} is not in {where}; tenants: {', '.join(settings.tenants)}")
     used = set(t.mappings) | {m for f in t.flows.values() for m in dict(f.mappings).values()}
     if map_name not in used:
         raise CliError(f"tenant {tenant} has no map {map_name!r}; maps: {', '.join(sorted(used)) or 'none'}")

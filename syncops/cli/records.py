@@ -108,7 +108,7 @@ def enqueue(args: argparse.Namespace) -> int:
     from syncops.store.lifecycle import NewRecord
     from syncops.store.lifecycle import enqueue as do_enqueue
 
-    ctx = open_context(args, config_required=True, create=True)
+    ctx = open_context(args, settings_required=True, create=True)
     flow = ctx.flow(args.tenant, args.flow)
     if args.file != "-" and not Path(args.file).is_file():
         raise CliError(f"{args.file}: no such file")

@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = None
     try:
         ctx = open_context(args)
-        h = flow_health(ctx.store, ctx.config)
+        h = flow_health(ctx.store, ctx.in_force)
     except (StoreError, ConfigError) as exc:
         # Monitoring convention: 3 is UNKNOWN, "could not check", which must never read as OK
         # (nor as WARNING: a damaged store is not a slow flow). --json answers in JSON regardless,
@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         emit_json({"state": h.state, "exit_code": code, "reasons": h.reasons, "store": ctx.store.safe_url,
                    "engine": None if h.engine is None else {"host": h.engine.host, "pid": h.engine.pid,
                                                             "heartbeat_age_s": ctx.store.clock() - h.engine.beat_at},
+                   "settings": _settings_json(ctx.settings),
                    "flows": [dict(f.as_dict(), delivered_series=None) for f in h.flows]})
         return code
     rows = []
@@ -48,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     eng = h.engine
     print()
     print(f"engine: {'none live' if eng is None else f'{eng.host}:{eng.pid} (heartbeat {duration(ctx.store.clock() - eng.beat_at)} ago)'}")
+    print(f"settings: {ctx.settings.describe()}")
+    for note in ctx.settings.notes:
+        print(f"NOTE: {note}")
     for f in h.flows:
         for r in f.reasons:
             print(f"{f.state.upper()}: {f.tenant}/{f.flow}: {r}")
@@ -55,6 +59,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"WARNING: {r}")
     print(f"SYNCOPS {h.state.upper()}")
     return code
+
+
+def _settings_json(settings) -> dict:
+    p = settings.published
+    return {"source": settings.source, "engine_id": p.engine_id if p else None,
+            "published_at": p.published_at if p else None, "notes": list(settings.notes)}
 
 
 def _store_shown(args: argparse.Namespace, ctx) -> str | None:

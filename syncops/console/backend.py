@@ -17,6 +17,7 @@ from syncops.store.db import Store, StoreError
 from syncops.store.filters import FilterError, RecordFilter
 from syncops.store.queries import RecordNotFound
 from syncops.services.errors import ActionError
+from syncops.services.settings import CONFIG, NONE, Settings, settings_in_force
 
 # What a failing query or action may raise; the console shows the message and carries on.
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ActionError, StoreError, FilterError, RecordNotFound)
@@ -51,11 +52,22 @@ class Backend:
     def __init__(self, store: Store, config: Any | None, *, actor: Actor | None = None,
                  clock: Callable[[], float] | None = None) -> None:
         self.store = store
-        self.config = config
+        self.file_config = config  # what the technician passed (None with only --store)
+        try:
+            self.settings = settings_in_force(store, config)
+        except StoreError:  # locked or damaged: start on the config; the first refresh tries again
+            self.settings = Settings(CONFIG if config is not None else NONE, config)
+        self.config = self.settings.config  # the settings in force: config, else as the engine published them
         self.actor = actor or Actor.current(via="console")
         self.clock = clock or store.clock or time.time
 
     # --- facts from the config -------------------------------------------------------------
+
+    def refresh_settings(self) -> None:
+        """Re-read the published settings (an engine may have started or restarted since).
+        Called from the worker-run reads below, never on the event loop."""
+        self.settings = settings_in_force(self.store, self.file_config)
+        self.config = self.settings.config
 
     def tenants(self) -> list[str]:
         return list(self.config.tenants) if self.config is not None else []
@@ -77,6 +89,7 @@ class Backend:
     # --- reads -------------------------------------------------------------------------------
 
     def health(self) -> health.Health:
+        self.refresh_settings()
         return health.flow_health(self.store, self.config)
 
     def activity(self, now: float) -> dict[tuple[str, str], queries.FlowActivity]:
@@ -115,6 +128,7 @@ class Backend:
         return mappings.blocked_count(self.store, tenant, map_name, value)
 
     def flows(self) -> list[FlowRow]:
+        self.refresh_settings()
         controls = queries.flow_controls(self.store)
         cursors = queries.flow_cursors(self.store)
         rows: dict[tuple[str, str], FlowRow] = {}

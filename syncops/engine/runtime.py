@@ -156,6 +156,7 @@ class Engine:
             version=__version__, mode=self.mode, stale_after=self.stale_after, exclusive=self.store.is_sqlite)
         try:
             await self._build()
+            await self.publish_settings()
         except BaseException:
             await asyncio.to_thread(control.unregister_engine, self.store, self.engine_id)
             await self._close_connectors()
@@ -163,6 +164,14 @@ class Engine:
         self.started = True
         self.log("engine_started", engine=self.engine_id, mode=self.mode, flows=len(self.pollers),
                  endpoints=len(self.dispatchers))
+
+    async def publish_settings(self) -> None:
+        """Put this engine's tenants' and flows' settings (never credentials) into the store, so a
+        console or CLI call without the config still knows production flags, SLAs, flows and maps.
+        Called at start; call it again whenever the engine's config changes."""
+        from syncops.store import published
+
+        await asyncio.to_thread(published.publish, self.store, self.config, self.engine_id)
 
     async def _build(self) -> None:
         import logging
