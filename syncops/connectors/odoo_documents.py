@@ -128,18 +128,23 @@ async def finish_orders(conn: Any, items: list[Any]) -> None:
         except ItemProblem as exc:
             _fail(it, Category.VALIDATION, str(exc))
     await _follow_edits(conn, [it for it in items if it.existing and it.result is None], rows)
-    for step in range(2):  # confirm/cancel, then lock
+    plans: dict[int, tuple[str, ...]] = {}
+    for it in items:
+        if it.result is not None:
+            continue
+        state = rows[it.doc_id]["state"]
+        plan = _PLAN.get((state, it.want))
+        if plan is None:
+            _fail(it, Category.CONFLICT, f"Odoo order {rows[it.doc_id]['name']} is {state}, the source says "
+                  f"{it.doc.status!r} ({it.want}); Odoo cannot go from {state} to {it.want}. Resolve it in "
+                  "Odoo, then retry")
+        else:
+            plans[it.index] = plan
+    for step in range(2):  # confirm or cancel, then lock
         groups: dict[str, list[Any]] = {}
         for it in items:
-            if it.result is not None:
-                continue
-            state = rows[it.doc_id]["state"]
-            plan = _PLAN.get((state, it.want))
-            if plan is None:
-                _fail(it, Category.CONFLICT, f"Odoo order {rows[it.doc_id]['name']} is {state}, the source "
-                      f"says {it.doc.status!r} ({it.want}); Odoo cannot go from {state} to {it.want}. "
-                      "Resolve it in Odoo, then retry")
-            elif len(plan) > step:
+            plan = plans.get(it.index, ())
+            if it.result is None and len(plan) > step:
                 groups.setdefault(plan[step], []).append(it)
         for action, group in groups.items():
             await _each(conn, "sale.order", action, group, f"{action.removeprefix('action_')} the order")
