@@ -236,14 +236,14 @@ def _judge(world: Any, config: Any, store: Any) -> Verdict:
     records = _records(store)
     total = Verdict()
     for name, tenant in config.tenants.items():
-        v = judge(tenant, name, states, [r for r in records if r["tenant"] == name], _pairs(world, name))
+        v = judge(tenant, name, states, [r for r in records if r["tenant"] == name], _pairs(world, name), time.time())
         total.lost += v.lost
         total.duplicated += v.duplicated
         total.drift += v.drift
         total.stuck += v.stuck
         total.failed += v.failed
         total.records += v.records
-        total.infinite_due += v.infinite_due
+        total.due_far += v.due_far
         total.expected += v.expected
     return total
 
@@ -261,3 +261,12 @@ def _plant(world: Any, config: Any, plants: tuple[str, ...]) -> None:
     if "drift" in plants:
         _src, _pair, web, (sku, loc) = world.synced_levels(tenant)[0]
         web.adjust_behind_back(sku, loc, 7)  # the storefront no longer shows the POS's level
+
+
+def _injected(world: Any) -> dict[str, int]:
+    """Wire faults actually served, summed over the vendors (proof the faults were on)."""
+    total: dict[str, int] = {}
+    for app in world.apps.values():
+        for name, n in app.faults.injected.items():
+            total[name] = total.get(name, 0) + n
+    return dict(sorted(total.items()))

@@ -30,7 +30,7 @@ class Verdict:
     stuck: Counter = field(default_factory=Counter)  # state -> records
     records: int = 0
     failed: Counter = field(default_factory=Counter)  # category -> records given up (a human must look)
-    infinite_due: int = 0  # records stored due at a non-finite time
+    due_far: int = 0  # records stored due more than a day ahead, or at a non-finite time
     expected: int = 0  # source documents that should be at a target
 
     @property
@@ -42,7 +42,7 @@ class Verdict:
             "lost": len(self.lost), "duplicated": len(self.duplicated), "drift": len(self.drift),
             "stuck": sum(self.stuck.values()), "records": self.records, "source_documents": self.expected,
             "failed_by_category": dict(sorted(self.failed.items())), "stuck_by_state": dict(sorted(self.stuck.items())),
-            "due_at_not_finite": self.infinite_due,
+            "due_beyond_a_day": self.due_far,
             "examples": {"lost": self.lost[:DETAIL], "duplicated": self.duplicated[:DETAIL],
                          "drift": self.drift[:DETAIL]},
         }
@@ -67,10 +67,10 @@ def target_documents(entity: str, target: dict[str, Any]) -> Counter:
 
 
 def judge(tenant: Any, tenant_name: str, states: dict[str, dict[str, Any]], records: Iterable[dict[str, Any]],
-          synced_pairs: Iterable[tuple[str, tuple[str, str], str, tuple[str, str]]]) -> Verdict:
+          synced_pairs: Iterable[tuple[str, tuple[str, str], str, tuple[str, str]]], now: float) -> Verdict:
     """`states`: "tenant/endpoint" -> vendor state; `records`: store rows (flow, entity_key, state,
     error_category, due_at); `synced_pairs`: (source endpoint, (sku, location), target endpoint,
-    (sku, location)) for every level an inventory flow keeps in sync."""
+    (sku, location)) for every level an inventory flow keeps in sync; `now`: epoch seconds."""
     v = Verdict()
     open_keys: set[tuple[str, str]] = set()
     for row in records:
@@ -81,8 +81,9 @@ def judge(tenant: Any, tenant_name: str, states: dict[str, dict[str, Any]], reco
         elif row["state"] == "failed":
             v.failed[row.get("error_category") or "unknown"] += 1
         due = row.get("due_at")
-        if due is not None and not math.isfinite(float(due)):
-            v.infinite_due += 1
+        # A wait of years is a frozen record whatever its state says (a garbage Retry-After taken at its word).
+        if due is not None and (not math.isfinite(float(due)) or float(due) > now + 86400):
+            v.due_far += 1
 
     def state(endpoint: str) -> dict[str, Any]:
         return states[f"{tenant_name}/{endpoint}"]
