@@ -54,10 +54,18 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--kill-after {args.kill_after!r}: expected MIN:MAX seconds, e.g. 0.3:2.0") from None
     if not 0 <= kill_after[0] <= kill_after[1] or args.kills < 0 or args.events < 0 or args.drain < 0:
         raise CliError("--kills, --events, --drain and --kill-after must not be negative (and MIN <= MAX)")
+    if getattr(args, "store", None):
+        raise CliError("the soak runs on a fresh store of its own (kept in --workdir); --store does not apply")
+    engine = {}
+    if args.stale_after is not None:
+        if args.stale_after <= 0:
+            raise CliError("--stale-after must be positive")
+        # The heartbeat must beat well inside the staleness window, or a live engine looks dead.
+        engine = {"stale_after": args.stale_after, "heartbeat_every": min(2.0, args.stale_after / 4)}
     opts = SoakOptions(kills=args.kills, events=args.events, seed=args.seed, faults=args.faults, rate=args.rate,
                        kill_after=kill_after, drain_seconds=args.drain, config=getattr(args, "config", None),
                        workdir=Path(args.workdir) if args.workdir else None, plant=tuple(args.plant),
-                       engine={"stale_after": args.stale_after} if args.stale_after is not None else {})
+                       engine=engine)
 
     def progress(msg: str) -> None:
         print(f"  {msg}", file=sys.stderr, flush=True)

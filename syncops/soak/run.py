@@ -66,6 +66,7 @@ def run(opts: SoakOptions, progress: Callable[[str], None] | None = None) -> dic
     if not opts.config:
         config_path.write_text(setup.CONFIG)
     config = load_config(config_path)
+    _require_simulated(config)
     store_url = f"sqlite:///{workdir / 'store.db'}"
     started = time.monotonic()
 
@@ -261,6 +262,14 @@ def _plant(world: Any, config: Any, plants: tuple[str, ...]) -> None:
     if "drift" in plants:
         _src, _pair, web, (sku, loc) = world.synced_levels(tenant)[0]
         web.adjust_behind_back(sku, loc, 7)  # the storefront no longer shows the POS's level
+
+
+def _require_simulated(config: Any) -> None:
+    real = sorted(f"{t}/{name}" for t, tenant in config.tenants.items()
+                  for name, ep in tenant.endpoints.items() if not ep.is_simulated)
+    if real:  # the soak kills engines and plants garbage: never against a real vendor
+        raise ValueError("the soak runs against the simulator only, but these endpoints are real: "
+                         + ", ".join(real) + " (set base_url: simulator)")
 
 
 def _injected(world: Any) -> dict[str, int]:
