@@ -113,6 +113,15 @@ class _Server(ThreadingHTTPServer):
         self.app = app
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client killed mid-connection (the soak SIGKILLs engines) resets its sockets: that is
+        # the client's news, not a simulator failure worth a traceback on stderr.
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def respond(self, request: Request) -> Response:
         """The simulator's own /_sim/ endpoints, else the vendor app wrapped in the wire faults
         (the same for every vendor; see wire_faults.py for which come before the app)."""
