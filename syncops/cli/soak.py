@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {msg}", file=sys.stderr, flush=True)
 
     try:
-        result = soak(opts, None if args.quiet or args.json else progress)
+        result = soak(opts, None if args.quiet else progress)  # stderr: stdout stays the figure (or JSON)
     except SoakError as exc:
         raise CliError(str(exc), code=2) from None
     except ValueError as exc:
