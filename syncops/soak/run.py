@@ -239,6 +239,7 @@ def _judge(world: Any, config: Any, store: Any) -> Verdict:
     for name, tenant in config.tenants.items():
         v = judge(tenant, name, states, [r for r in records if r["tenant"] == name], _pairs(world, name), time.time())
         total.lost += v.lost
+        total.lost_unrecorded += v.lost_unrecorded
         total.duplicated += v.duplicated
         total.drift += v.drift
         total.stuck += v.stuck

@@ -25,6 +25,7 @@ DETAIL = 10  # examples kept per finding
 @dataclass
 class Verdict:
     lost: list[str] = field(default_factory=list)  # "flow ref"
+    lost_unrecorded: int = 0  # of those, never even became a record (the source was not read)
     duplicated: list[str] = field(default_factory=list)  # "kind ref xN"
     drift: list[str] = field(default_factory=list)  # "SKU@LOC source S target T"
     stuck: Counter = field(default_factory=Counter)  # state -> records
@@ -39,7 +40,7 @@ class Verdict:
 
     def figures(self) -> dict[str, Any]:
         return {
-            "lost": len(self.lost), "duplicated": len(self.duplicated), "drift": len(self.drift),
+            "lost": len(self.lost), "lost_unrecorded": self.lost_unrecorded, "duplicated": len(self.duplicated), "drift": len(self.drift),
             "stuck": sum(self.stuck.values()), "records": self.records, "source_documents": self.expected,
             "failed_by_category": dict(sorted(self.failed.items())), "stuck_by_state": dict(sorted(self.stuck.items())),
             "due_beyond_a_day": self.due_far,
@@ -73,8 +74,10 @@ def judge(tenant: Any, tenant_name: str, states: dict[str, dict[str, Any]], reco
     (sku, location)) for every level an inventory flow keeps in sync; `now`: epoch seconds."""
     v = Verdict()
     open_keys: set[tuple[str, str]] = set()
+    known: set[tuple[str, str]] = set()
     for row in records:
         v.records += 1
+        known.add((row["flow"], row["entity_key"]))
         if row["state"] in UNFINISHED:
             v.stuck[row["state"]] += 1
             open_keys.add((row["flow"], row["entity_key"]))
@@ -98,6 +101,7 @@ def judge(tenant: Any, tenant_name: str, states: dict[str, dict[str, Any]], reco
         for ref in refs:
             if at_target[ref] == 0 and (name, ref) not in open_keys:
                 v.lost.append(f"{name} {ref}")
+                v.lost_unrecorded += (name, ref) not in known
         if (flow.target, flow.entity) not in checked:
             checked.add((flow.target, flow.entity))
             what = "order" if flow.entity == "order" else "credit note"

@@ -59,7 +59,9 @@ def test_a_target_level_changed_behind_the_engines_back_is_drift(tenant):
 def test_a_missing_document_is_lost_unless_a_record_could_still_deliver_it(tenant):
     missing = world_state(erp_orders=("#1001",))
     v = judge(tenant, "soak", missing, rows("failed"), PAIRS, NOW)
-    assert v.lost == ["store-sales SQ-ORD-000001"] and v.failed == {"conflict": 1}
+    assert v.lost == ["store-sales SQ-ORD-000001"] and v.failed == {"conflict": 1} and v.lost_unrecorded == 0
+    v = judge(tenant, "soak", missing, [], PAIRS, NOW)
+    assert v.lost == ["store-sales SQ-ORD-000001"] and v.lost_unrecorded == 1  # never even read from the POS
     v = judge(tenant, "soak", missing, rows("retry_wait", due=NOW + 1e12), PAIRS, NOW)
     assert not v.lost and v.stuck == {"retry_wait": 1} and v.due_far == 1  # stuck, frozen by a wait of years
     v = judge(tenant, "soak", world_state(), rows("pending", "in_flight"), PAIRS, NOW)
