@@ -210,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
              "engine:simulate")
     p.add_argument("--profile", default="demo", help="activity profile: demo (faults) or calm")
     p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
+    p.add_argument("--events", type=int, default=None, help="stop after this many activity events")
+    p.add_argument("--seed", type=int, default=7, help="seed of the activity and faults (default 7)")
+    p.add_argument("--faults", metavar="NAME=RATE,...", help="fault switches, e.g. reset_after_apply=0.05,"
+                   "garbage_retry_after=0.02 (KIND.NAME for one vendor, e.g. odoo.html_body=0.1); "
+                   "also settable over POST /_sim/faults")
 
     cr = sub.add_parser("creds", help="endpoint secrets in the keyring: set, delete, check",
                         description="Secrets live in the OS keyring (service 'syncops', user TENANT/ENDPOINT)\n"
@@ -232,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
              "bench:run")
     p.add_argument("which", choices=["store", "e2e", "console"])
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options for that benchmark (see syncops bench X --help)")
+
+    from syncops.cli.soak import add_parser as add_soak  # argparse only: --help stays instant
+
+    add_soak(sub, _cmd)
     return parser
 
 

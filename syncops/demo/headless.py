@@ -194,8 +194,11 @@ def render(s: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------- the bare simulator
 
 def simulate(config: Any = None, *, profile: str = "demo", seconds: float | None = None,
-             stream: TextIO | None = None, seed: int = 7) -> dict[str, Any]:
-    """Serve the simulated vendors with their activity until Ctrl-C (or `seconds`)."""
+             stream: TextIO | None = None, seed: int = 7, faults: str | None = None,
+             events: int | None = None) -> dict[str, Any]:
+    """Serve the simulated vendors with their activity until Ctrl-C (or `seconds`, or `events`
+    events); `faults` sets fault switches (see syncops.simulator.faults.parse_switches)."""
+    from syncops.simulator.faults import parse_switches
     from syncops.simulator.world import World
 
     config = load_demo_config(config)
@@ -203,16 +206,23 @@ def simulate(config: Any = None, *, profile: str = "demo", seconds: float | None
     world = World(config, profile=profile, seed=seed)
     if not world.apps:
         raise ValueError("the config has no `base_url: simulator` endpoints: nothing to simulate")
+    if faults:
+        world.set_faults(parse_switches(faults))
     world.start()
     try:
         print(f"syncops simulator (profile {world.profile.name}) on 127.0.0.1:", file=out)
         for line in world.describe():
             print(f"  {line}", file=out)
+        if faults:
+            print(f"faults: {faults}", file=out)
         print("\nPoint an engine at these: set each endpoint's base_url to the URL above (credential: "
-              "simulator).\n" + ("Ctrl-C to stop." if seconds is None else f"Stopping after {seconds:g} s."),
+              "simulator).\nEach also serves GET /_sim/state and GET|POST /_sim/faults.\n"
+              + ("Ctrl-C to stop." if seconds is None and events is None else "Stopping after "
+                 + " or ".join(x for x in (seconds is not None and f"{seconds:g} s",
+                                           events is not None and f"{events} events") if x) + "."),
               file=out, flush=True)
         try:
-            asyncio.run(world.run(seconds=seconds))
+            asyncio.run(world.run(seconds=seconds, events=events))
         except KeyboardInterrupt:
             pass
         print(f"simulated events: {dict(world.activity.counts)}", file=out)
@@ -244,7 +254,8 @@ def main_simulate(args: argparse.Namespace) -> int:
 
     try:
         simulate(_config_arg(args), profile=getattr(args, "profile", None) or "demo",
-                 seconds=getattr(args, "seconds", None))
+                 seconds=getattr(args, "seconds", None), seed=getattr(args, "seed", None) or 7,
+                 faults=getattr(args, "faults", None), events=getattr(args, "events", None))
     except ValueError as exc:
         raise CliError(str(exc)) from None
     return 0

@@ -134,8 +134,14 @@ class Activity:
             return chosen
         return None
 
-    async def run(self, rate_per_s: float | None = None, seconds: float | None = None) -> None:
-        """Generate events at `rate_per_s` per tenant until cancelled or `seconds` have passed."""
+    async def run(self, rate_per_s: float | None = None, seconds: float | None = None,
+                  events: int | None = None) -> None:
+        """Generate events at `rate_per_s` per tenant until cancelled, `seconds` have passed or
+        `events` events have been generated, whichever comes first.
+
+        With `events`, the stream is the same for a seed whatever the pace: recounts come after a
+        number of events (the profile's recount times at the nominal rate) instead of on the clock.
+        """
         loop = asyncio.get_running_loop()
         rate = (rate_per_s if rate_per_s is not None else self.profile.rate_per_s) * len(self.world.tenants)
         start = loop.time()
@@ -143,24 +149,34 @@ class Activity:
             o.mode == "refused" for o in self.profile.outages) else None
         try:
             if rate <= 0:
+                if events is not None:
+                    raise ValueError("a bounded activity (events=N) needs a positive rate")
                 await asyncio.sleep(seconds if seconds is not None else 1e9)
                 return
             interval = 1.0 / rate
-            n = 0
-            next_recount = start + self.profile.recount_after
-            while seconds is None or loop.time() - start < seconds:
+            n = done = 0
+            per_event = self.profile.rate_per_s * len(self.world.tenants)  # the nominal pace
+            next_recount = self.profile.recount_after * (per_event if events is not None else 1) + (
+                0 if events is not None else start)
+            every = self.profile.recount_every * (per_event if events is not None else 1)
+            # A stream where no event applies must still end: give up after 10 draws per event.
+            while (seconds is None or loop.time() - start < seconds) and (
+                    events is None or (done < events and n < 10 * events)):
                 n += 1
                 # A fixed schedule (not sleep-after-work) keeps the rate steady under load.
                 delay = start + n * interval - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                if self.recounts < self.profile.max_recounts and loop.time() >= next_recount:
-                    next_recount += self.profile.recount_every
+                now = done if events is not None else loop.time()
+                if self.recounts < self.profile.max_recounts and now >= next_recount:
+                    next_recount += every
                     tenants = [t for t in self.world.tenants if self._possible(t, "recount")]
                     if tenants:
-                        self.step(tenants[self.recounts % len(tenants)], kind="recount")
+                        if self.step(tenants[self.recounts % len(tenants)], kind="recount"):
+                            done += 1
                         continue
-                self.step(exclude=("recount",))
+                if self.step(exclude=("recount",)):
+                    done += 1
         finally:
             if outages is not None:
                 outages.cancel()

@@ -580,5 +580,22 @@ class BigCommerceApp:
         return body
 
 
+    # ------------------------------------------------------------------ state (for /_sim/state)
+
+    def state(self) -> dict[str, Any]:
+        """Every stock level and order this store holds, as plain JSON (tests and `syncops soak`)."""
+        with self._lock:
+            return {
+                "vendor": self.name,
+                "levels": [{"sku": self.variants[vid]["sku"], "location": self.locations[lid]["code"],
+                            "quantity": qty} for (vid, lid), qty in self.stock.items()],
+                "orders": [{"id": o["id"], "state": o["status"],
+                            "lines": [{"sku": p["sku"], "quantity": p["quantity"]} for p in o["products"]]}
+                           for o in self.orders_by_id.values()],
+                "payouts": [],
+            }
+
+
+
 class _BadParam(Exception):
     pass

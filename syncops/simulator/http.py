@@ -81,7 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         try:
-            response = self.server.app.handle(request)
+            response = self.server.respond(request)
         except Exception as exc:  # a bug in the fake must look like a vendor 500, not hang the client
             response = Response(500, {"error": f"simulator error: {exc!r}"})
         if response.drop_connection:
@@ -112,6 +112,30 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: VendorApp) -> None:
         self.app = app
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client killed mid-connection (the soak SIGKILLs engines) resets its sockets: that is
+        # the client's news, not a simulator failure worth a traceback on stderr.
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+    def respond(self, request: Request) -> Response:
+        """The simulator's own /_sim/ endpoints, else the vendor app wrapped in the wire faults
+        (the same for every vendor; see wire_faults.py for which come before the app)."""
+        from syncops.simulator import sim_api, wire_faults  # they import this module
+
+        if request.path.startswith(sim_api.PREFIX):
+            return sim_api.handle(self.app, request)
+        faults = getattr(self.app, "faults", None)
+        if faults is None:  # a test double without fault switches
+            return self.app.handle(request)
+        early = wire_faults.before_app(faults, request)
+        if early is not None:
+            return early
+        return wire_faults.after_app(faults, request, self.app.handle(request))
 
 
 class SimServer:

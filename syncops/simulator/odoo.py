@@ -948,3 +948,32 @@ class OdooApp:
                 amount_total=_r2(untaxed + tax))
             ids.append(mid)
         return ids
+
+    # ------------------------------------------------------------------ state (for /_sim/state)
+
+    def state(self) -> dict[str, Any]:
+        """Every stock level and ERP document this database holds, as plain JSON (tests and `syncops soak`)."""
+        with self._lock:
+            t = self._tables
+            sku = {pid: p["default_code"] for pid, p in t["product.product"].items()}
+            loc = {lid: rec["complete_name"] for lid, rec in t["stock.location"].items()}
+
+            def lines(ids: list[int], model: str, qty_field: str) -> list[dict[str, Any]]:
+                return [{"sku": sku.get(t[model][i]["product_id"]), "quantity": t[model][i][qty_field],
+                         "price_unit": t[model][i]["price_unit"]} for i in ids]
+
+            return {
+                "vendor": self.name,
+                "levels": [{"sku": sku.get(q["product_id"]), "location": loc.get(q["location_id"]),
+                            "quantity": q["quantity"]} for q in t["stock.quant"].values()],
+                "prices": {p["default_code"]: p["lst_price"] for p in t["product.product"].values()},
+                "orders": [{"id": o["id"], "name": o["name"], "ref": o["client_order_ref"], "state": o["state"],
+                            "amount_total": o["amount_total"],
+                            "lines": lines(o["order_line"] or [], "sale.order.line", "product_uom_qty")}
+                           for o in t["sale.order"].values()],
+                "credit_notes": [{"id": m["id"], "name": m["name"], "ref": m["ref"], "state": m["state"],
+                                  "amount_total": m["amount_total"],
+                                  "lines": lines(m["invoice_line_ids"] or [], "account.move.line", "quantity")}
+                                 for m in t["account.move"].values() if m["move_type"] == "out_refund"],
+                "payouts": [],  # the simulated ERP books no payouts (no connector reads them yet)
+            }

@@ -778,6 +778,24 @@ class ShopifyApp:
         }
 
 
+    # ------------------------------------------------------------------ state (for /_sim/state)
+
+    def state(self) -> dict[str, Any]:
+        """Every level, price and order this shop holds, as plain JSON (tests and `syncops soak`)."""
+        with self._lock:
+            return {
+                "vendor": self.name,
+                "levels": [{"sku": sku, "location": loc, **dict(level)} for (sku, loc), level in self.levels.items()],
+                "prices": {sku: str(item.price) for sku, item in self.items.items()},
+                "orders": [{"id": o.gid, "name": o.name, "state": "cancelled" if o.cancelled_at else "paid",
+                            "updated_at": iso(o.updated_at),
+                            "lines": [{"sku": line["sku"], "quantity": line["quantity"]} for line in o.lines]}
+                           for o in self.orders.values()],
+                "payouts": [],
+            }
+
+
+
 def _hash(variables: Any) -> str:
     return hashlib.sha256(json.dumps(variables, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -630,6 +630,29 @@ class SquareApp:
         return f"SQ-ORD-{self._seq:06d}"
 
 
+    # ------------------------------------------------------------------ state (for /_sim/state)
+
+    def state(self) -> dict[str, Any]:
+        """Every count and order this seller holds, as plain JSON (tests and `syncops soak`)."""
+        with self._lock:
+            names = {loc: name for name, loc in self.locations.items()}
+            skus = {vid: v["item_variation_data"]["sku"] for vid, v in self._variations.items()}
+            levels = [{"sku": skus[vid], "location": loc, "location_name": names.get(loc, loc),
+                       "quantity": _qty(count["qty"])} for (vid, loc), count in self._counts.items()]
+            orders = []
+            for order in self._orders.values():
+                returns = order.get("returns") or []
+                items = [i for r in returns for i in r["return_line_items"]] if returns else order["line_items"]
+                orders.append({
+                    "id": order["id"], "kind": "return" if returns else "sale", "state": order["state"],
+                    "location": order["location_id"],
+                    "source_order_id": returns[0]["source_order_id"] if returns else None,
+                    "lines": [{"sku": skus.get(i["catalog_object_id"]), "quantity": i["quantity"]} for i in items],
+                })
+            return {"vendor": self.name, "levels": levels, "orders": orders, "payouts": []}
+
+
+
 def _allowed(body: dict[str, Any], fields: set[str]) -> None:
     for name in body:
         if name not in fields:

@@ -193,9 +193,10 @@ class World:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    async def run(self, rate_per_s: float | None = None, seconds: float | None = None) -> None:
-        """Generate the profile's activity (see Activity.run)."""
-        await self.activity.run(rate_per_s, seconds)
+    async def run(self, rate_per_s: float | None = None, seconds: float | None = None,
+                  events: int | None = None) -> None:
+        """Generate the profile's activity (see Activity.run): for `seconds`, or `events` events."""
+        await self.activity.run(rate_per_s, seconds, events)
 
     # ------------------------------------------------------------------ views
 
@@ -252,3 +253,23 @@ class World:
                     if web_loc is not None and web_loc in dst.locations:
                         out.append((src, (sku, loc), dst, (web_sku, web_loc)))
         return out
+
+    # ------------------------------------------------------------------ state and fault switches
+
+    def state(self) -> dict[str, Any]:
+        """"tenant/endpoint" -> that vendor's state (the same as its GET /_sim/state)."""
+        return {f"{t}/{e}": app.state() for (t, e), app in self.apps.items()}
+
+    def set_faults(self, switches: dict[str | None, dict[str, float]], *, clear: bool = False) -> None:
+        """Fault switches by vendor kind (None: every vendor), as `parse_switches` returns them."""
+        from syncops.simulator.faults import apply_switches
+
+        unknown = sorted(k for k in switches if k is not None and k not in set(self.kinds.values()))
+        if unknown:
+            raise ValueError(f"no simulated {', '.join(unknown)} vendor; vendors: "
+                             + ", ".join(sorted(set(self.kinds.values()))))
+        for key, app in self.apps.items():
+            if clear:
+                app.faults.clear()
+            apply_switches(app.faults, switches.get(None, {}))
+            apply_switches(app.faults, switches.get(self.kinds[key], {}))
