@@ -171,3 +171,22 @@ def test_cli_reports_drift_skips_in_flight_keys_and_status_shows_the_last_check(
     assert (rec["tenant"], rec["checked"], rec["drifted"], rec["worst"]["key"]) == ("acme", 1, 1, "MUG-WHITE@store-1")
     main(["status", *argv])
     assert "reconcile acme: 1 checked, 1 drifted" in capsys.readouterr().out
+
+
+def test_the_engine_reconciles_each_tenant_on_its_configured_schedule(tmp_path):
+    from tests.engine.harness import CONFIG
+
+    h = Harness(tmp_path, CONFIG.replace("  acme:\n", "  acme:\n    reconcile: {every: 0.5s}\n", 1))
+    try:
+        async def scenario():
+            await synced(h)
+            h.shopify.adjust_behind_back("MUG-WHITE", "store-1", -2)
+            await until(lambda: any(d.state == "failed" for d in drifts(h.store)), timeout=10,
+                        what="the scheduled reconciliation to find the drift")
+            assert last_runs(h.store)["acme"]["worst"]["key"] == "MUG-WHITE@store-1"
+            assert any(e == "reconciled" for e, _ in h.events)
+            await h.stop()
+
+        asyncio.run(scenario())
+    finally:
+        h.close()
