@@ -285,6 +285,8 @@ class Engine:
             for ep in (flow.source, flow.target):
                 if not self.breaker_for(tenant, ep).allows():
                     return f"{ep} unavailable (circuit open); not checked"
+                if self.gate_for(tenant, ep).delay() > 0:
+                    return f"{ep} asked us to wait (rate limit); not checked"
             if self.is_paused(tenant, flow.name):
                 return "flow paused; not checked"
             # Pull what the source changed since the last poll first: a change we have not read
