@@ -42,7 +42,7 @@ def _filters(p: argparse.ArgumentParser) -> None:
     g.add_argument("--state", action="append", default=[], help="repeatable: pending, in_flight, retry_wait, "
                    "delivered, failed, quarantined, resolved, superseded")
     g.add_argument("--category", action="append", default=[], help="repeatable: validation, mapping, auth, "
-                   "rate_limit, unavailable, conflict, duplicate, unknown")
+                   "rate_limit, unavailable, conflict, duplicate, malformed, drift, unknown")
     g.add_argument("--key", metavar="PATTERN", help="entity key, * and ? as wildcards (e.g. 'TSHIRT-*')")
     g.add_argument("--error", metavar="TEXT", help="text in the last error message")
     g.add_argument("--older-than", metavar="DURATION", help="created longer ago than this (e.g. 1h, 2d)")
@@ -162,6 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
              "CRITICAL: a flow's oldest undelivered record or its p95 latency exceeds the flow's SLA.\n"
              "WARNING: failed records, oldest undelivered past half the SLA, an open circuit breaker,\n"
              "or no live engine heartbeat.")
+    _json(p)
+
+    # reconcile
+    rc = sub.add_parser("reconcile", help="check that the systems agree: inventory levels",
+                        description="Check that the systems a flow feeds hold what its source holds.")
+    rcs = rc.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    p = _cmd(rcs, "inventory", "compare on-hand per SKU@location between each inventory flow's source and "
+             "target; record each difference as a 'drift' record", "reconcile:inventory",
+             description="Read available stock per SKU@location from each inventory flow's source (the system\n"
+             "of record) and its target, after the flow's sku/location maps. A key with a record still\n"
+             "on its way is not judged. Each difference becomes a failed record of category 'drift'\n"
+             "(retry it to push the source's value); a drift found equal again resolves itself.\n"
+             "Exit: 0 no drift, 1 drift found, 2 some flow could not be read, 3 config/store unusable.")
+    p.add_argument("--tenant", help="only this tenant (default: every tenant with an inventory flow)")
     _json(p)
 
     # audit

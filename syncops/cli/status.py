@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
                    "engine": None if h.engine is None else {"host": h.engine.host, "pid": h.engine.pid,
                                                             "heartbeat_age_s": ctx.store.clock() - h.engine.beat_at},
                    "settings": _settings_json(ctx.settings),
-                   "flows": [dict(f.as_dict(), delivered_series=None) for f in h.flows]})
+                   "flows": [dict(f.as_dict(), delivered_series=None) for f in h.flows],
+                   "reconciliation": h.reconciliation})
         return code
     rows = []
     for f in h.flows:
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"settings: {ctx.settings.describe()}")
     for note in ctx.settings.notes:
         print(f"NOTE: {note}")
+    for line in _reconciliation_lines(h.reconciliation, ctx.store.clock()):
+        print(line)
     for f in h.flows:
         for r in f.reasons:
             print(f"{f.state.upper()}: {f.tenant}/{f.flow}: {r}")
@@ -79,3 +82,21 @@ def _store_shown(args: argparse.Namespace, ctx) -> str | None:
         return _safe_url(resolve_store_url(getattr(args, "store", None), load_config(args)))
     except Exception:  # a broken config is reported elsewhere; status must still answer
         return None
+
+
+def _reconciliation_lines(runs: list[dict], now: float) -> list[str]:
+    """One line per tenant: when inventory was last reconciled and what it found."""
+    lines = []
+    for run in runs:
+        worst = run.get("worst") or None
+        text = f"reconcile {run.get('tenant')}: {run.get('checked', 0)} checked, {run.get('drifted', 0)} drifted"
+        if worst:
+            held = "nothing" if worst.get("target_value") is None else worst.get("target_value")
+            text += (f", worst {worst.get('key')} ({worst.get('target')} {held} vs "
+                     f"{worst.get('source')} {worst.get('source_value')})")
+        if run.get("errors"):
+            text += f", {len(run['errors'])} flow(s) not checked"
+        at = run.get("at")
+        text += f" ({duration(now - at)} ago)" if isinstance(at, (int, float)) else ""
+        lines.append(text)
+    return lines

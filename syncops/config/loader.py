@@ -9,17 +9,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from .errors import ConfigError
 from .parse import compose
 from .reader import Reader, join, line_of
-from .schema import Config, Tenant
-from .sections import build_endpoint, build_flow
+from .schema import RECONCILE_EVERY, Config, Schedule, Tenant
+from .sections import build_endpoint, build_flow, build_schedule
 from .valuemaps import build_maps
 
 TOP_KEYS = ("store", "tenants")
-TENANT_KEYS = ("production", "endpoints", "flows", "maps")
+TENANT_KEYS = ("production", "endpoints", "flows", "maps", "reconcile")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -92,6 +92,9 @@ def _build_tenant(r: Reader, name: str, node: Node, path: str, base_dir: Path) -
     production = False
     if "production" in items:
         production = r.boolean(items["production"][1], join(path, "production"))
+    reconcile: Schedule | None = Schedule(every=RECONCILE_EVERY)
+    if "reconcile" in items:
+        reconcile = _reconcile(r, items["reconcile"][1], join(path, "reconcile"))
 
     maps = build_maps(r, items["maps"][1], join(path, "maps"), base_dir) if "maps" in items else {}
     # Flow references are checked against declared names, even ones whose bodies failed validation,
@@ -129,7 +132,19 @@ def _build_tenant(r: Reader, name: str, node: Node, path: str, base_dir: Path) -
             first_seen[flow.name] = line_of(name_node)
             flows[flow.name] = flow
             _runnable(r, flow, flow_node, sub, endpoints)
-    return Tenant(name=name, production=production, endpoints=endpoints, flows=flows, mappings=maps)
+    return Tenant(name=name, production=production, endpoints=endpoints, flows=flows, mappings=maps,
+                  reconcile=reconcile)
+
+
+def _reconcile(r: Reader, node: Node, path: str) -> Schedule | None:
+    """`reconcile: {every: 15m}` or `{cron: "0 * * * *"}`; `reconcile: off` turns the job off."""
+    if isinstance(node, ScalarNode):
+        value = r.scalar(node, path, "a schedule or off")
+        if value is not False:
+            r.error(node, path, f"expected a schedule like {{every: 15m}} or {{cron: \"0 * * * *\"}}, or off, "
+                                f"got {node.value!r}")
+        return None
+    return build_schedule(r, node, path)
 
 
 def _runnable(r: Reader, flow: Any, node: Node, path: str, endpoints: dict[str, Any]) -> None:

@@ -78,6 +78,10 @@ class Flow:
     tenant: str = ""
 
 
+# Inventory reconciliation runs this often unless a tenant says otherwise (`reconcile:`).
+RECONCILE_EVERY = 900.0
+
+
 @dataclass(frozen=True)
 class Tenant:
     name: str
@@ -85,6 +89,9 @@ class Tenant:
     endpoints: dict[str, Endpoint]  # name -> Endpoint
     flows: dict[str, Flow]  # name -> Flow, in file order
     mappings: dict[str, dict[str, str]]  # map name -> {source value: target value}; YAML key is "maps"
+    # When the engine reconciles this tenant's inventory flows; None = never on a schedule
+    # (`reconcile: off`; `syncops reconcile inventory` still works on demand).
+    reconcile: Schedule | None = field(default_factory=lambda: Schedule(every=RECONCILE_EVERY))
 
 
 @dataclass(frozen=True)

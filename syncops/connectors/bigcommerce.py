@@ -215,6 +215,10 @@ class BigCommerceConnector:
             raise DeliveryError(Category.VALIDATION, f"the BigCommerce connector cannot pull {entity!r}")
         return await self._pull_orders(cursor, limit)
 
+    async def read_levels(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+        from syncops.connectors.bigcommerce_levels import read_levels  # reconciliation only; see that module
+        return await read_levels(self, pairs)
+
     # ------------------------------------------------------------------ push helpers
 
     async def _send_all(self, batch: list[tuple[int, Any]], send: Callable[[list[Any]], Awaitable[str]],

@@ -272,6 +272,10 @@ class OdooConnector:
             changes = [convert(row) for row in page.rows if row.get("default_code")]
         return PullPage(changes=changes, cursor=page.cursor, has_more=page.has_more)
 
+    async def read_levels(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+        from syncops.connectors.odoo_levels import read_levels  # reconciliation only; see that module
+        return await read_levels(self, pairs)
+
     # ------------------------------------------------------------------ pull
 
     @staticmethod

@@ -159,6 +159,10 @@ class SquareConnector:
             answered = True
         return [r if r is not None else ItemResult(d.record_id) for r, d in zip(results, deliveries)]
 
+    async def read_levels(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+        from syncops.connectors.square_levels import read_levels  # reconciliation only; see that module
+        return await read_levels(self, pairs)
+
     # ------------------------------------------------------------------ push internals
 
     async def _send_counts(self, chunk: list[tuple[int, dict[str, Any]]], deliveries: list[Delivery],

@@ -96,6 +96,7 @@ async def _run(config: Any, seconds: float, store_url: str, profile: str, seed: 
                 if progress is not None and not activity.done():
                     _progress(progress, time.monotonic() - started, engine)
             activity.result()
+            await _reconcile(engine, config)
         finally:
             await engine.stop()
         elapsed = time.monotonic() - started
@@ -103,6 +104,15 @@ async def _run(config: Any, seconds: float, store_url: str, profile: str, seed: 
     finally:
         world.stop()
         store.close()
+
+
+async def _reconcile(engine: Any, config: Any) -> None:
+    """End the run with one reconciliation per tenant, so the summary says whether the systems agree."""
+    for tname in config.tenants:
+        try:
+            await asyncio.wait_for(engine.run_reconcile(tname), timeout=15)
+        except asyncio.TimeoutError:
+            pass  # the summary then shows no (or an older) reconciliation for the tenant
 
 
 def _progress(stream: TextIO, elapsed: float, engine: Any) -> None:
@@ -129,6 +139,7 @@ def _round(value: float | None, digits: int = 3) -> float | None:
 def summarize(store: Any, config: Any, engine: Any, world: Any, elapsed: float, store_url: str) -> dict[str, Any]:
     """Records by state and flows from the store; this run's failures and latencies from the engine."""
     from syncops.store import queries
+    from syncops.store.drift import last_runs
     from syncops.store.filters import RecordFilter
     from syncops.store.tables import STATES
 
@@ -162,6 +173,8 @@ def summarize(store: Any, config: Any, engine: Any, world: Any, elapsed: float, 
         "simulator": world.urls,
         "store": store_url,
         "status_command": status_command(store_url, config),
+        "reconciliation": {t: {k: run.get(k) for k in ("checked", "drifted", "in_transit", "worst", "errors")}
+                           for t, run in sorted(last_runs(store).items())},
     }
 
 

@@ -208,6 +208,13 @@ class Engine:
         for (tname, fname), poller in self.pollers.items():
             self.scheduler.add_job(poller.run, _trigger(poller.flow.schedule), id=f"poll:{tname}:{fname}",
                                    name=f"poll {tname}/{fname}", next_run_time=_now_dt())
+        for tname, tenant in self.config.tenants.items():
+            schedule = getattr(tenant, "reconcile", None)
+            if schedule is not None and any(
+                    f.entity == "inventory" and getattr(f, "enabled", True) for f in tenant.flows.values()):
+                # First check one interval after start: the first polls must have run by then.
+                self.scheduler.add_job(self.run_reconcile, _trigger(schedule), args=[tname],
+                                       id=f"reconcile:{tname}", name=f"reconcile {tname}")
         self.scheduler.start()  # must happen on the running loop
         self._tasks = [asyncio.create_task(d.run(), name=f"dispatch {k}") for k, d in self.dispatchers.items()]
         self._tasks += [asyncio.create_task(self._every(self.control_every, self._control), name="control"),
@@ -275,6 +282,40 @@ class Engine:
     async def run_poll(self, tenant: str, flow: str) -> None:
         """Poll one flow now (tests and run-now)."""
         await self.pollers[(tenant, flow)].run()
+
+    async def run_reconcile(self, tenant: str) -> Any:
+        """Reconcile one tenant's inventory flows now (the scheduled job; tests call it too)."""
+        from syncops.services.reconcile import reconcile_tenant
+
+        if self.stopping:
+            return None
+
+        async def prepare(flow: Any) -> str | None:
+            for ep in (flow.source, flow.target):
+                if not self.breaker_for(tenant, ep).allows():
+                    return f"{ep} unavailable (circuit open); not checked"
+                if self.gate_for(tenant, ep).delay() > 0:
+                    return f"{ep} asked us to wait (rate limit); not checked"
+            if self.is_paused(tenant, flow.name):
+                return "flow paused; not checked"
+            # Pull what the source changed since the last poll first: a change we have not read
+            # yet is in flight too, and would otherwise be reported as drift.
+            poller = self.pollers.get((tenant, flow.name))
+            if poller is not None:
+                await poller.run()
+            return None
+
+        try:
+            result = await reconcile_tenant(self.store, self.config.tenants[tenant],
+                                            lambda ep: self.connectors[(tenant, ep)], self.maps_for(tenant),
+                                            before_flow=prepare)
+        except StoreError as exc:
+            self.log("store_error", error=str(exc))
+            return None
+        s = result.summary()
+        self.log("reconciled", tenant=tenant, checked=s["checked"], drifted=s["drifted"], healed=s["healed"],
+                 **({"errors": "; ".join(s["errors"])[:300]} if s["errors"] else {}))
+        return result
 
     async def stop(self, deadline: float = 10.0) -> None:
         """Stop claiming, finish or give back in-flight work within `deadline`, close down."""

@@ -60,8 +60,9 @@ def transition_values(s: ActionSpec, now: float, reason: str | None) -> dict[str
         # A human retry gets a fresh attempt budget (the attempts table keeps the history)
         # and a new vendor idempotency key (see Record.manual_retries).
         values.update(due_at=now, attempts=0, manual_retries=R.c.manual_retries + 1,
-                      # sending it again after a stale compare-and-swap means "overwrite"
-                      overwrite=func.coalesce(R.c.error_category == "conflict", false()))
+                      # sending it again after a stale compare-and-swap means "overwrite"; so does
+                      # pushing a drift correction: the target holds something syncops did not send
+                      overwrite=func.coalesce(R.c.error_category.in_(("conflict", "drift")), false()))
     else:
         values.update(due_at=None)
     if s.to_state == RESOLVED:

@@ -44,6 +44,8 @@ class Health:
     breakers: dict[tuple[str, str], Any]
     state: str
     reasons: list[str]
+    # The last inventory reconciliation per tenant (syncops.store.drift.last_runs), by tenant name.
+    reconciliation: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _grade(h: FlowHealth) -> None:
@@ -107,4 +109,8 @@ def flow_health(store: Store, config: Any | None, *, minutes: int = 30) -> Healt
     if engine is None and meta:
         reasons.append("no live engine heartbeat on this store")
         state = state if LEVEL[state] >= 1 else WARNING
-    return Health(flows, engine, breakers, state, reasons)
+    from syncops.store.drift import last_runs
+
+    runs = last_runs(store)
+    reconciliation = [dict(runs[t], tenant=t) for t in sorted(runs)]
+    return Health(flows, engine, breakers, state, reasons, reconciliation)

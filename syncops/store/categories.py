@@ -16,6 +16,9 @@ class Category(StrEnum):
     # The vendor answered, but not in the shape it documents (truncated or HTML body, wrong
     # types, missing fields): the vendor's fault, so retried, and a human sees it by name.
     MALFORMED = "malformed"
+    # Reconciliation found the target holding another level than the system of record. Never
+    # retried by the engine: a human decides whether to push the source's value (retry) or not.
+    DRIFT = "drift"
     UNKNOWN = "unknown"
 
 

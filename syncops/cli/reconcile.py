@@ -1,0 +1,113 @@
+"""`syncops reconcile inventory`: compare each inventory flow's target with its source now.
+
+Exit codes: 0 every checked level agrees, 1 drift found (recorded as `drift` records),
+2 some flow could not be checked (a level read failed; drifts found elsewhere are still
+recorded), 3 nothing could be checked (config, store or tenant unusable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from syncops.cli.output import emit_json, table
+
+NO_DRIFT, DRIFT, INCOMPLETE, UNUSABLE = 0, 1, 2, 3
+
+
+def inventory(args: argparse.Namespace) -> int:
+    from syncops.cli.context import open_context
+    from syncops.cli.errors import CliError
+    from syncops.config.errors import ConfigError
+    from syncops.store.db import StoreError
+
+    ctx = None
+    try:
+        # The config names the endpoints and their credentials; the store holds what was synced.
+        ctx = open_context(args, config_required=True)
+        tenants = _tenants(ctx.config, args.tenant)
+        results = asyncio.run(_run(ctx, tenants))
+    except (ConfigError, StoreError, CliError) as exc:
+        print(f"syncops: {' '.join(str(exc).split())}", file=sys.stderr)
+        return UNUSABLE
+    finally:
+        if ctx is not None:
+            ctx.store.close()
+    code = NO_DRIFT
+    if any(r.drifted for r in results):
+        code = DRIFT
+    if any(r.errors for r in results):
+        code = INCOMPLETE
+    if args.json:
+        emit_json({"exit_code": code, "tenants": [r.as_dict() for r in results]})
+        return code
+    _print(results)
+    return code
+
+
+def _tenants(config: Any, only: str | None) -> list[Any]:
+    from syncops.cli.errors import CliError
+    from syncops.services.reconcile import inventory_flows
+
+    if only is not None:
+        if only not in config.tenants:
+            raise CliError(f"tenant {only!r} is not in the config; tenants: {', '.join(config.tenants)}")
+        return [config.tenants[only]]
+    return [t for t in config.tenants.values() if inventory_flows(t)]
+
+
+async def _run(ctx: Any, tenants: list[Any]) -> list[Any]:
+    from syncops.connectors.credentials import KeyringUnavailable, MissingSecret
+    from syncops.connectors.errors import DeliveryError
+    from syncops.engine.connections import build_connector
+    from syncops.services.mappings import effective_maps
+    from syncops.services.reconcile import reconcile_tenant
+    from syncops.store.categories import Category
+
+    results = []
+    for tenant in tenants:
+        built: dict[str, Any] = {}
+
+        def connector(name: str, tenant: Any = tenant, built: dict[str, Any] = built) -> Any:
+            if name not in built:
+                try:
+                    built[name] = build_connector(tenant.name, tenant.endpoints[name], url_overrides={},
+                                                  clock=ctx.store.clock)
+                except (MissingSecret, KeyringUnavailable) as exc:
+                    # No secret for one endpoint: its flows are unchecked, the others still run.
+                    raise DeliveryError(Category.AUTH, str(exc)) from None
+            return built[name]
+
+        maps = await asyncio.to_thread(effective_maps, ctx.store, tenant.name, tenant.mappings)
+        try:
+            results.append(await reconcile_tenant(ctx.store, tenant, connector, maps))
+        finally:
+            for c in built.values():
+                try:
+                    await c.aclose()
+                except (DeliveryError, OSError):
+                    pass
+    return results
+
+
+def _print(results: list[Any]) -> None:
+    from syncops.services.reconcile import when
+
+    rows = []
+    for r in results:
+        w = r.worst
+        worst = "-" if w is None else (f"{w.key}: {w.target} {'nothing' if w.target_value is None else w.target_value}"
+                                       f" vs {w.source} {w.source_value}")
+        rows.append((r.tenant, r.checked, r.drifted, sum(f.in_transit for f in r.flows), worst))
+    table(["TENANT", "CHECKED", "DRIFTED", "IN FLIGHT", "WORST DRIFT"], rows)
+    for r in results:
+        for f in r.flows:
+            for d in f.drifts:
+                print(f"DRIFT {r.tenant}/{f.flow} {d.key}: {d.target} holds "
+                      f"{'nothing' if d.target_value is None else d.target_value}, {d.source} holds "
+                      f"{d.source_value} (source of truth), last synced {when(d.last_synced)}"
+                      f" -> record #{d.record_id} (`syncops records retry {d.record_id}` pushes the correction)")
+            if f.error:
+                print(f"NOT CHECKED {r.tenant}/{f.flow}: {f.error}")
