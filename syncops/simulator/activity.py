@@ -43,6 +43,9 @@ class Profile:
     recount_after: float = 2.0
     recount_every: float = 6.0
     max_recounts: int = 3  # each recount pins one SKU@location in conflict until a human decides
+    # Card takings are paid out (Square payouts, Shopify Payments payouts) this often, so a short
+    # demo shows the money trail from sale to posted journal entry; 0 turns payouts off.
+    payout_every: float = 4.0
     engine: dict[str, Any] = field(default_factory=dict)  # Engine options that suit this profile
 
 
@@ -148,12 +151,16 @@ class Activity:
             interval = 1.0 / rate
             n = 0
             next_recount = start + self.profile.recount_after
+            next_payout = start + self.profile.payout_every
             while seconds is None or loop.time() - start < seconds:
                 n += 1
                 # A fixed schedule (not sleep-after-work) keeps the rate steady under load.
                 delay = start + n * interval - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                if self.profile.payout_every > 0 and loop.time() >= next_payout:
+                    next_payout += self.profile.payout_every
+                    self.payouts()
                 if self.recounts < self.profile.max_recounts and loop.time() >= next_recount:
                     next_recount += self.profile.recount_every
                     tenants = [t for t in self.world.tenants if self._possible(t, "recount")]
@@ -164,6 +171,18 @@ class Activity:
         finally:
             if outages is not None:
                 outages.cancel()
+
+    def payouts(self) -> list[Any]:
+        """Pay out every app's pending card takings (one payout per Square location / shop)."""
+        made: list[Any] = []
+        for app in self.world.apps.values():
+            book = getattr(app, "payouts", None)
+            if book is not None and book.pending:
+                with app._lock:  # the payout book is shared with the app's HTTP handler threads
+                    result = book.settle()
+                made += result if isinstance(result, list) else [result]
+                self.counts["payout"] += 1
+        return made
 
     async def _refusals(self) -> None:
         """Outages in "refused" mode: close the vendor's port, open it again later (times count
