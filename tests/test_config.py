@@ -134,8 +134,9 @@ def test_validate_refuses_a_flow_no_connector_can_run_even_when_disabled(tmp_pat
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, text), env={}, runnable=True)
     [line] = info.value.errors
-    assert ":10: tenants.acme.flows[0].entity: expected an entity both endpoints support: a square endpoint " \
-           "(pos) cannot be read for settlement" in line
+    # Square payouts can be read now, but a web shop has no ledger to post them to.
+    assert ":10: tenants.acme.flows[0].entity: expected an entity both endpoints support: a shopify endpoint " \
+           "(web) cannot receive settlement; it supports inventory, price" in line
 
 
 def test_retailer_sample_uses_environment() -> None:

@@ -82,7 +82,7 @@ def test_a_40_digit_quantity_is_refused_before_the_total_check() -> None:
 
 def test_money_amounts_up_to_1e12_either_sign() -> None:
     big = sample_payload("settlement") | {"gross": "-1000000000000", "fees": "0", "net": "-1000000000000",
-                                          "lines": []}
+                                          "refunds": "0", "lines": []}
     assert validate_payload("settlement", big)
     assert problems("settlement", big | {"gross": "-1000000000000.01", "net": "-1000000000000.01"}) == [
         "gross: at most 1e12 in absolute value", "net: at most 1e12 in absolute value"]

@@ -226,9 +226,33 @@ def test_return_total_and_quantity() -> None:
 
 def test_settlement_gross_minus_fees_equals_net_exactly() -> None:
     data = sample_payload("settlement") | {"net": "1213.44"}
-    assert problems("settlement", data) == ["net: expected 1213.45 (gross - fees), got 1213.44"]
+    assert problems("settlement", data) == [
+        "net: expected 1213.45 (gross - refunds - fees + adjustments + reserves), got 1213.44"]
     # Negative payouts (chargebacks exceeding sales) are legitimate.
-    validate_payload("settlement", data | {"gross": "-20.00", "fees": "15.00", "net": "-35.00"})
+    validate_payload("settlement", data | {"gross": "-20.00", "refunds": "0", "fees": "15.00", "net": "-35.00",
+                                           "lines": []})
+
+
+def test_settlement_lines_explain_each_total_by_kind() -> None:
+    data = sample_payload("settlement")
+    data["lines"][2]["amount"] = "-36.50"  # a fee line the totals do not account for
+    assert problems("settlement", data) == ["fees: fee lines add up to 36.50, but fees is 36.55"]
+    data["lines"][2] |= {"kind": "surcharge"}
+    assert problems("settlement", data)[0].startswith("lines[2].kind:")
+
+
+def test_settlement_postings_balance_and_merge_accounts_mapped_together() -> None:
+    from decimal import Decimal
+
+    from syncops.models import Settlement
+    s = Settlement.model_validate(sample_payload("settlement") | {"adjustments": "-1.00", "net": "1212.45",
+                                                                  "lines": []})
+    posted = dict(s.postings())
+    assert posted == {"sales": Decimal("1268.99"), "refunds": Decimal("-18.99"), "fees": Decimal("-36.55"),
+                      "clearing": Decimal("-1.00"), "bank": Decimal("-1212.45")}
+    assert sum(posted.values()) == 0
+    s = Settlement.model_validate(s.model_dump(mode="json") | {"accounts": {"clearing": "1100", "bank": "1100"}})
+    assert dict(s.postings())["1100"] == Decimal("-1213.45")
 
 
 def test_journal_entry_must_balance() -> None:

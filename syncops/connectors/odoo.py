@@ -25,6 +25,7 @@ from syncops.connectors import odoo_documents as documents
 from syncops.connectors import signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
+from syncops.connectors.odoo_journal import push_settlements
 from syncops.models import Customer, ReturnRefund, SalesOrder
 from syncops.store.categories import Category
 
@@ -129,7 +130,7 @@ class _Pulled:
 class OdooConnector:
     kind = "odoo"
     pull_entities = frozenset({"price", "product", "inventory"})
-    push_entities = frozenset({"order", "return"})
+    push_entities = frozenset({"order", "return", "settlement"})
     max_batch = 100
 
     def __init__(self, base_url: str, secret: str, *, client: httpx.AsyncClient | None = None,
@@ -249,6 +250,8 @@ class OdooConnector:
             return await self._push_documents(_ORDER, deliveries)
         if entity == "return":
             return await self._push_documents(_RETURN, deliveries)
+        if entity == "settlement":  # posted journal entries, see odoo_journal.py
+            return await push_settlements(self, deliveries)
         raise DeliveryError(Category.VALIDATION, f"the Odoo connector cannot push {entity!r}")
 
     async def pull(self, entity: str, cursor: str | None, limit: int) -> PullPage:

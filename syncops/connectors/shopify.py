@@ -21,6 +21,7 @@ from syncops.connectors import signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
 from syncops.connectors.shopify_orders import ORDERS_QUERY, OrdersCursor, epoch, later, to_sales_order
+from syncops.connectors.shopify_payouts import pull_settlements
 from syncops.connectors.shopify_transport import DEFAULT_VERSION, ShopifyTransport
 from syncops.store.categories import Category
 
@@ -171,7 +172,7 @@ def _levels_of(node: Any) -> list[tuple[str, int]]:
 
 class ShopifyConnector:
     kind = "shopify"
-    pull_entities = frozenset({"order"})
+    pull_entities = frozenset({"order", "settlement"})
     push_entities = frozenset({"inventory", "price"})
     max_batch = MAX_BATCH
 
@@ -202,6 +203,8 @@ class ShopifyConnector:
         return f"Shopify shop {shop.get('name')!r} ({shop.get('currencyCode')}), API {self._api.version}"
 
     async def pull(self, entity: str, cursor: str | None, limit: int) -> PullPage:
+        if entity == "settlement":  # Shopify Payments payouts, see shopify_payouts.py
+            return await pull_settlements(self, cursor, limit)
         if entity != "order":
             raise DeliveryError(Category.VALIDATION, f"Shopify connector cannot pull {entity!r}")
         state = OrdersCursor.load(cursor, self.options.get("orders_since", OrdersCursor().watermark))

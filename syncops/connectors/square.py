@@ -22,6 +22,7 @@ import httpx
 from syncops.connectors import signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
+from syncops.connectors.square_payouts import pull_settlements
 from syncops.connectors.square_convert import (
     Unexpressible, epoch, inventory_change, return_refund, rfc3339, sales_order,
 )
@@ -34,7 +35,7 @@ from syncops.store.categories import Category
 
 class SquareConnector:
     kind = "square"
-    pull_entities = frozenset({"inventory", "order", "return"})
+    pull_entities = frozenset({"inventory", "order", "return", "settlement"})
     push_entities = frozenset({"inventory"})
     max_batch = 100  # Square's cap on changes per batch-create
 
@@ -80,6 +81,8 @@ class SquareConnector:
     async def pull(self, entity: str, cursor: str | None, limit: int) -> PullPage:
         if entity not in self.pull_entities:
             raise DeliveryError(Category.VALIDATION, f"square cannot pull {entity!r}")
+        if entity == "settlement":  # payouts: their own cursor and endpoints (square_payouts.py)
+            return await pull_settlements(self, cursor, limit)
         state = self._load(cursor)
         if state.page is None or state.limit is None:
             state.limit = max(1, min(int(limit), 1000))

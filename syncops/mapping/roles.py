@@ -26,8 +26,10 @@ ROLE_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "price": {"sku": ("sku",)},
     "product": {"sku": ("sku",)},
-    # Payout lines reference processor ids, which have no per-tenant vocabulary to map.
-    "settlement": {},
+    # Payout lines reference processor ids (nothing to map); the ledger accounts each part of
+    # the payout posts to are syncops role names (sales, fees, ...) the tenant maps to its codes.
+    "settlement": {"gl_account": ("accounts.sales", "accounts.refunds", "accounts.fees",
+                                  "accounts.clearing", "accounts.bank")},
     "journal": {"gl_account": ("lines[*].account",)},
 }
 

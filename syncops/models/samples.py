@@ -84,7 +84,8 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "processor": "stripe",
         "currency": "USD",
         "paid_at": "2024-05-03T00:00:00Z",
-        "gross": "1250.00",
+        "gross": "1268.99",
+        "refunds": "18.99",
         "fees": "36.55",
         "net": "1213.45",
         "lines": [

@@ -43,6 +43,9 @@ class Profile:
     recount_after: float = 2.0
     recount_every: float = 6.0
     max_recounts: int = 3  # each recount pins one SKU@location in conflict until a human decides
+    # Card takings are paid out (Square payouts, Shopify Payments payouts) this often, so a short
+    # demo shows the money trail from sale to posted journal entry; 0 turns payouts off.
+    payout_every: float = 4.0
     engine: dict[str, Any] = field(default_factory=dict)  # Engine options that suit this profile
 
 
@@ -159,6 +162,7 @@ class Activity:
             next_recount = self.profile.recount_after * (per_event if events is not None else 1) + (
                 0 if events is not None else start)
             every = self.profile.recount_every * (per_event if events is not None else 1)
+            next_payout = start + self.profile.payout_every
             # A stream where no event applies must still end: give up after 10 draws per event.
             while (seconds is None or loop.time() - start < seconds) and (
                     events is None or (done < events and n < 10 * events)):
@@ -167,6 +171,9 @@ class Activity:
                 delay = start + n * interval - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                if self.profile.payout_every > 0 and loop.time() >= next_payout:
+                    next_payout += self.profile.payout_every
+                    self.payouts()
                 now = done if events is not None else loop.time()
                 if self.recounts < self.profile.max_recounts and now >= next_recount:
                     next_recount += every
@@ -180,6 +187,18 @@ class Activity:
         finally:
             if outages is not None:
                 outages.cancel()
+
+    def payouts(self) -> list[Any]:
+        """Pay out every app's pending card takings (one payout per Square location / shop)."""
+        made: list[Any] = []
+        for app in self.world.apps.values():
+            book = getattr(app, "payouts", None)
+            if book is not None and book.pending:
+                with app._lock:  # the payout book is shared with the app's HTTP handler threads
+                    result = book.settle()
+                made += result if isinstance(result, list) else [result]
+                self.counts["payout"] += 1
+        return made
 
     async def _refusals(self) -> None:
         """Outages in "refused" mode: close the vendor's port, open it again later (times count

@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping
 
+from syncops.simulator import odoo_ledger
 from syncops.simulator import odoo_workflow as workflow
 from syncops.simulator.faults import Faults
 from syncops.simulator.http import Request, Response, json_response
@@ -131,9 +132,14 @@ SCHEMA: dict[str, dict[str, _F]] = {
         "price_subtotal": _F("float", readonly=True), "price_total": _F("float", readonly=True),
         **_SYSTEM,
     },
+    "account.account": {
+        "code": _F("char", required=True), "name": _F("char", required=True), "active": _F("bool"), **_SYSTEM,
+    },
     "account.move": {
         "name": _F("char", readonly=True), "move_type": _F("selection", required=True),
-        "ref": _F("char"), "partner_id": _F("m2o", "res.partner", required=True),
+        # partner_id is required on invoices and credit notes only (checked in _create_moves).
+        "ref": _F("char"), "partner_id": _F("m2o", "res.partner"), "date": _F("date"),
+        "narration": _F("char"), "line_ids": _F("o2m", "account.move.line"),
         "invoice_origin": _F("char"), "invoice_date": _F("date"), "state": _F("selection"),
         "invoice_line_ids": _F("o2m", "account.move.line"),
         "amount_untaxed": _F("float", readonly=True), "amount_tax": _F("float", readonly=True),
@@ -143,6 +149,7 @@ SCHEMA: dict[str, dict[str, _F]] = {
         "move_id": _F("m2o", "account.move"), "product_id": _F("m2o", "product.product"),
         "name": _F("char"), "quantity": _F("float"), "price_unit": _F("float"),
         "tax_ids": _F("m2m", "account.tax"), "price_subtotal": _F("float", readonly=True),
+        "account_id": _F("m2o", "account.account"), "debit": _F("float"), "credit": _F("float"),
         "price_total": _F("float", readonly=True), **_SYSTEM,
     },
     "res.users": {"name": _F("char"), "login": _F("char"), **_SYSTEM},
@@ -189,6 +196,7 @@ _POSITIONAL: dict[str, tuple[str, ...]] = {
     "create": ("vals_list",),
     "write": ("ids", "vals"),
     "context_get": (),
+    "action_post": ("ids",),
 }
 _OPERATORS = frozenset({"=", "!=", "in", "not in", ">", ">=", "<", "<=", "like", "ilike", "=ilike"})
 
@@ -214,6 +222,7 @@ class OdooApp:
         database: str | None = None,
         currency: str = "USD",
         journals: Mapping[str, str] = DEFAULT_JOURNALS,
+        accounts: Mapping[str, str] | None = None,  # chart of accounts, code -> name
     ) -> None:
         self.faults = faults or Faults(clock=clock)
         self.clock = clock
@@ -245,6 +254,8 @@ class OdooApp:
                                         "usage": "customer", "active": True}, now)
         for name, kind in journals.items():
             self._insert("account.journal", {"name": name, "code": name[:5].upper(), "type": kind}, now)
+        for code, title in {**odoo_ledger.DEFAULT_ACCOUNTS, **(accounts or {})}.items():
+            self._insert("account.account", {"code": code, "name": title, "active": True}, now)
         for name, amount in taxes.items():
             self._insert("account.tax", {
                 "name": name, "amount": float(amount), "type_tax_use": "sale", "active": True,
@@ -349,6 +360,15 @@ class OdooApp:
         with self._lock:
             vals = {"move_type": "out_refund", "ref": ref, "partner_id": 1, "invoice_line_ids": []}
             return self._create_moves([vals], self._now(now))[0]
+
+    def journal_entries(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return odoo_ledger.journal_entries(self)
+
+    def count_entries_with_ref(self, ref: str) -> int:
+        with self._lock:
+            return sum(1 for r in self._tables["account.move"].values()
+                       if r["move_type"] == "entry" and r["ref"] == ref)
 
     def lose_next_response(self, model: str = "sale.order", method: str = "create", times: int = 1) -> None:
         """Carry out the next call(s) to model/method, then drop the connection instead of answering."""
@@ -542,6 +562,8 @@ class OdooApp:
             return {"lang": "en_US", "tz": "UTC", "uid": 2}
         if method == "create":
             return self._create(model, params.get("vals_list"))
+        if method == "action_post" and model == "account.move":
+            return odoo_ledger.action_post(self, model, ids)  # journal entries and credit notes alike
         if is_action or method == "write":
             try:
                 if is_action:
@@ -923,19 +945,32 @@ class OdooApp:
         for vals in vals_list:
             vals = dict(vals)
             commands = vals.pop("invoice_line_ids", [])
+            entry_commands = vals.pop("line_ids", None)
             vals.pop("name", None)
             row = self._check_vals("account.move", vals)
             if row["move_type"] not in ("out_invoice", "out_refund", "in_invoice", "in_refund", "entry"):
                 raise _value_error(f"Wrong value for account.move.move_type: {row['move_type']!r}")
+            if row["move_type"] == "entry":
+                row["line_ids"] = odoo_ledger.entry_lines(self, entry_commands)
+                row.setdefault("date", now[:10])
+                prepared.append((row, []))
+                continue
+            if row.get("partner_id") is None:
+                raise _validation("The operation cannot be completed: Missing required value for the field "
+                                  "'partner_id' on 'account.move'.")
             prepared.append((row, self._line_rows("account.move", "invoice_line_ids", commands)))
         ids = []
         for row, lines in prepared:
             self._refund_seq += 1
             year = now[:4]
-            prefix = "RINV" if row["move_type"] == "out_refund" else "INV"
+            prefix = {"out_refund": "RINV", "entry": "MISC"}.get(row["move_type"], "INV")
             row["name"] = f"{prefix}/{year}/{self._refund_seq:05d}"
             row.setdefault("state", "draft")
+            entry_rows = row.pop("line_ids", None)
             mid = self._insert("account.move", row, now)
+            if entry_rows is not None:
+                self._tables["account.move"][mid]["line_ids"] = [
+                    self._insert("account.move.line", {**line, "move_id": mid}, now) for line in entry_rows]
             line_ids, untaxed, tax = [], 0.0, 0.0
             for line in lines:
                 sub, line_tax = self._amounts(line.get("quantity") or 0.0, line.get("price_unit") or 0.0,

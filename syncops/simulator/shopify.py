@@ -33,6 +33,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Iterable, Mapping
 
 from syncops.simulator.faults import Faults
+from syncops.simulator.payouts import ShopifyPayoutBook
 from syncops.simulator.http import Request, Response, json_response
 
 _PATH = re.compile(r"^/admin/api/(?:\d{4}-\d{2}|unstable)/graphql\.json$")
@@ -231,6 +232,8 @@ class ShopifyApp:
         self.replays: dict[str, int] = {}  # idempotency key -> times answered from the stored result
         self.requests: list[str] = []  # operation names served, in order (for tests)
         self._fail_next_mutation = False
+        # Shopify Payments takings paid out by `payouts.settle()` (fee rate in simulator/payouts.py).
+        self.payouts = ShopifyPayoutBook(currency, clock, iso)
         self._bucket = self.maximum_available
         self._bucket_at = clock()
 
@@ -329,6 +332,7 @@ class ShopifyApp:
                 lines=order_lines, tax_title=self.tax_title, tax_rate=self.tax_rate,
             )
             self.orders[order.gid] = order
+            self.payouts.charge(order.gid, order.name, self._order_total(order), at)
             return order.gid
 
     def touch_order(self, gid: str, *, now: float | None = None) -> None:
@@ -340,6 +344,8 @@ class ShopifyApp:
         with self._lock:
             at = float(int(self.clock() if now is None else now))
             order = self.orders[gid]
+            if order.cancelled_at is None:
+                self.payouts.refund(order.gid, order.name, self._order_total(order), at)
             order.cancelled_at = at
             order.updated_at = at
 
@@ -369,6 +375,9 @@ class ShopifyApp:
         if not isinstance(variables, dict):
             return json_response({"errors": {"variables": "must be an object"}}, 400)
 
+        if ShopifyPayoutBook.handles(query):
+            with self._lock:
+                return self._serve_payouts(query, variables)
         operation = next((op for op, pattern, _ in _OPERATIONS if pattern.search(query)), None)
         if operation is None:
             return self._top_error(None, "Field is not supported by the simulator.", "undefinedField")
@@ -498,6 +507,31 @@ class ShopifyApp:
         except _GraphQLError as exc:
             return self._answer({operation: None}, cost, 1, errors=[
                 {"message": exc.message, "locations": [], "path": [operation], "extensions": {"code": exc.code}}])
+
+    def _serve_payouts(self, query: str, variables: dict[str, Any]) -> Response:
+        self.requests.append("shopifyPaymentsAccount")
+        first = variables.get("first", 50)
+        if not isinstance(first, int) or isinstance(first, bool) or not 1 <= first <= MAX_PAGE:
+            return self._top_error("shopifyPaymentsAccount", f"first must be between 1 and {MAX_PAGE}",
+                                   "BAD_REQUEST")
+        cost = self._charge(2 + first)
+        if isinstance(cost, Response):
+            return cost
+        try:
+            name, nodes, info = self.payouts.connection(query, variables, first, _decode_cursor, _encode_cursor)
+        except (_GraphQLError, TypeError):
+            return self._answer({"shopifyPaymentsAccount": None}, cost, 1, errors=[
+                {"message": "Invalid cursor for current pagination sort.", "locations": [],
+                 "path": ["shopifyPaymentsAccount"], "extensions": {"code": "BAD_REQUEST"}}])
+        except ValueError as exc:
+            return self._top_error("shopifyPaymentsAccount", str(exc), "undefinedField")
+        connection = {"edges": [{"cursor": c, "node": n} for c, n in nodes], "nodes": [n for _, n in nodes],
+                      "pageInfo": info}
+        return self._answer({"shopifyPaymentsAccount": {name: connection}}, cost, 2 + len(nodes))
+
+    @staticmethod
+    def _order_total(order: _Order) -> Decimal:
+        return sum((line["unit_price"] * line["quantity"] + line["tax"] for line in order.lines), Decimal("0"))
 
     def _top_error(self, operation: str | None, message: str, code: str) -> Response:
         with self._lock:

@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from syncops.simulator.faults import Faults
+from syncops.simulator.payouts import SquarePayoutBook
 from syncops.simulator.http import Request, Response, json_response
 
 DEFAULT_SKUS = ("TSHIRT-RED-M", "TSHIRT-RED-L", "TSHIRT-BLUE-M", "MUG-WHITE", "CAP-BLACK", "TOTE-NATURAL")
@@ -110,6 +111,8 @@ class SquareApp:
         self._idempotency: dict[str, tuple[str, Response]] = {}  # key -> (body sig, original response)
         self.applied_changes: list[str] = []
         self.known_skus = list(skus)
+        # Card takings paid out by `payouts.settle()` (see simulator/payouts.py for the fee rate).
+        self.payouts = SquarePayoutBook(currency, clock, rfc3339, next(iter(self.locations.values())))
         self._seq = 0
         self._mystery = 0
         self._garbage = 0
@@ -192,6 +195,7 @@ class SquareApp:
                 "created_at": rfc3339(now), "amount_money": self._money(total), "type": kind,
             }
             if kind == "CARD":
+                self.payouts.charge(loc, tender_obj["id"], total, now)
                 tender_obj["card_details"] = {"status": "CAPTURED", "entry_method": "EMV",
                                               "card": {"card_brand": "VISA", "last_4": "1111"}}
             else:
@@ -254,6 +258,8 @@ class SquareApp:
                 if restock:
                     self._adjust(var_id, loc, Decimal(qty), now)
             total = gross_total + tax_total
+            if sale["tenders"][0]["type"] == "CARD":
+                self.payouts.refund(loc, sale["tenders"][0]["id"], f"RFD-{return_id}", total, now)
             amounts = {"total_money": self._money(total), "tax_money": self._money(tax_total),
                        "discount_money": self._money(0), "tip_money": self._money(0),
                        "service_charge_money": self._money(0)}
@@ -342,6 +348,8 @@ class SquareApp:
             if self._garbage:
                 self._garbage -= 1
                 return Response(200, "<html><body>502 Bad Gateway</body></html>", content_type="text/html")
+            if request.path.startswith("/v2/payouts"):
+                return self.payouts.handle(request, _bad, parse_ms)
             route = self._routes().get((request.method, request.path))
             if route is None:
                 return _err(404, "INVALID_REQUEST_ERROR", "NOT_FOUND", f"No route {request.method} {request.path}.")

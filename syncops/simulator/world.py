@@ -50,6 +50,7 @@ class _Spec:
     taxes_out: dict[str, None] = field(default_factory=dict)  # tax codes this endpoint sends
     taxes_in: dict[str, None] = field(default_factory=dict)  # tax names this endpoint must know
     tax_targets: dict[str, str] = field(default_factory=dict)  # code it sends -> name at the target
+    accounts: dict[str, str] = field(default_factory=dict)  # ledger account code -> what posts there
 
 
 def _plan(profile: Profile, kind: str) -> FaultPlan:
@@ -116,6 +117,9 @@ class World:
                             src.tax_targets.setdefault(left, right)
                         if dst:
                             dst.taxes_in[right] = None
+                    elif role == "gl_account" and dst:
+                        # The ERP's chart holds every account code the payout map posts to.
+                        dst.accounts[right] = left.title()
         # What a source sells but a map leaves out: stocked at the target under its own name.
         for flow in flows:
             src, dst = side(flow.source), side(flow.target)
@@ -158,7 +162,7 @@ class World:
             taxes = {name: str(tax_percentage(name)) for name in spec.taxes_in} or {DEFAULT_TAX: "8.25"}
             locations = list(dict.fromkeys([*spec.locations, "WH/Stock"]))
             app = OdooApp(faults, self.clock, skus={s: str(p) for s, p in prices.items()}, locations=locations,
-                          taxes=taxes, database=spec.options.get("database"))
+                          taxes=taxes, database=spec.options.get("database"), accounts=spec.accounts)
         elif spec.kind == "bigcommerce":
             from syncops.simulator.bigcommerce import BigCommerceApp
 
