@@ -51,6 +51,7 @@ class _Spec:
     taxes_in: dict[str, None] = field(default_factory=dict)  # tax names this endpoint must know
     tax_targets: dict[str, str] = field(default_factory=dict)  # code it sends -> name at the target
     accounts: dict[str, str] = field(default_factory=dict)  # ledger account code -> what posts there
+    journals: dict[str, None] = field(default_factory=dict)  # payment journals the payment maps name
 
 
 def _plan(profile: Profile, kind: str) -> FaultPlan:
@@ -111,6 +112,9 @@ class World:
                             src.locations[left] = None
                         if dst:
                             dst.locations[right] = None
+                    elif role == "payment_method":
+                        if dst:
+                            dst.journals[right] = None
                     elif role == "tax_code":
                         if src:
                             src.taxes_out[left] = None
@@ -157,12 +161,13 @@ class World:
                              stock={(s, web): 40 for s in skus}, web_location=web, tax_title=title, tax_rate=rate,
                              shop_name=str(spec.options.get("shop_name", "syncops-demo")))
         elif spec.kind == "odoo":
-            from syncops.simulator.odoo import OdooApp
+            from syncops.simulator.odoo import DEFAULT_JOURNALS, OdooApp
 
             taxes = {name: str(tax_percentage(name)) for name in spec.taxes_in} or {DEFAULT_TAX: "8.25"}
             locations = list(dict.fromkeys([*spec.locations, "WH/Stock"]))
             app = OdooApp(faults, self.clock, skus={s: str(p) for s, p in prices.items()}, locations=locations,
-                          taxes=taxes, database=spec.options.get("database"), accounts=spec.accounts)
+                          taxes=taxes, database=spec.options.get("database"), accounts=spec.accounts,
+                          journals={**DEFAULT_JOURNALS, **{name: "bank" for name in spec.journals}})
         elif spec.kind == "bigcommerce":
             from syncops.simulator.bigcommerce import BigCommerceApp
 

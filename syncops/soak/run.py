@@ -159,7 +159,8 @@ class _Activity:
 
     @property
     def generated(self) -> int:
-        return sum(self.world.activity.counts.values())
+        # Retail events only: payouts are the processor settling them, not a shopper's event.
+        return sum(n for kind, n in self.world.activity.counts.items() if kind != "payout")
 
     def _main(self) -> None:
         async def go() -> None:
