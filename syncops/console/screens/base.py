@@ -26,6 +26,22 @@ class ConsoleScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self.app.update_header()
+        # Back from a dialog or `?`: keys must work at once. If nothing of this screen has the
+        # focus (the widget that had it was hidden or rebuilt meanwhile), give it to the table.
+        focused = self.focused
+        if focused is None or not focused.is_attached or not focused.display or focused.screen is not self:
+            self.call_after_refresh(self._refocus)
+
+    def _refocus(self) -> None:
+        focused = self.focused
+        if focused is not None and focused.is_attached and focused.display:
+            return
+        target = self.AUTO_FOCUS
+        found = self.query(target).first() if target else None
+        if found is not None and found.focusable:
+            found.focus()
+        else:
+            self.focus_next()
 
     def configure(self, **kwargs: Any) -> None:
         """Jumps from the palette (`:tenant acme`) land here; screens accept what they understand."""
