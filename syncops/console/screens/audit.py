@@ -114,7 +114,7 @@ class AuditScreen(ConsoleScreen):
         yield self.header()
         yield Static("", id="audit-bar")
         yield Input(placeholder="filter: " + ql.AUDIT_HELP, id="audit-filter", classes="hidden")
-        yield Label("", id="filter-error", classes="hidden")
+        yield Label("", id="filter-error", classes="hidden", markup=False)
         yield DataTable(id="audit-log", cursor_type="row", zebra_stripes=True)
         yield Static("", id="audit-detail")
         yield Footer()

@@ -55,7 +55,7 @@ class EditScreen(ConsoleScreen):
 
     def compose(self) -> ComposeResult:
         yield self.header()
-        title = Static(self._title_text(), id="edit-title")
+        title = Static(self._title_text(), id="edit-title", markup=False)
         yield title
         editor = TextArea(self.initial_text, id="editor", soft_wrap=False, tab_behavior="indent",
                           show_line_numbers=True)

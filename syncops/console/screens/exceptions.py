@@ -80,7 +80,7 @@ class ExceptionsScreen(ConsoleScreen):
         yield self.header()
         yield Static("", id="filterbar")
         yield Input(placeholder="filter: " + ql.HELP, id="filter", classes="hidden")
-        yield Label("", id="filter-error", classes="hidden")
+        yield Label("", id="filter-error", classes="hidden", markup=False)
         yield DataTable(id="records", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="groups", cursor_type="row", zebra_stripes=True, classes="hidden")
         yield Static("", id="preview")

@@ -37,7 +37,7 @@ class FlowsScreen(ConsoleScreen):
         yield self.header()
         yield Static("Flows", id="flows-title", classes="section")
         yield DataTable(id="flow-table", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="flow-detail")
+        yield Static("", id="flow-detail", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -60,7 +60,8 @@ class HelpScreen(ModalScreen[None]):
         with box:
             text = getattr(self.target, "HELP", "")
             if text:
-                yield Static(text, id="help-text")
+                # Help text is prose, not markup: "[ and ] switch tabs" must keep its brackets.
+                yield Static(Text(text), id="help-text")
             yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
             support = f"  support: {brand.support_contact}" if brand.support_contact else ""
             yield Static(Text(f"{brand.product_title}{' · ' + brand.partner_name if brand.partner_name else ''}"

@@ -57,11 +57,11 @@ class BulkModal(ModalScreen[BulkDecision | None]):
         box = Vertical(id="dialog")
         box.border_title = f"bulk {self.action}"
         with box:
-            yield Static(f"{self.action} {self.scope}: counting…", id="summary")
+            yield Static(f"{self.action} {self.scope}: counting…", id="summary", markup=False)
             yield Input(placeholder="reason (required, kept in the audit trail)" if self.spec.reason_required
                         else "reason (optional)", id="reason", compact=True)
             yield Input(placeholder="", id="typed", classes="hidden", compact=True)
-            yield Label("", id="problem")
+            yield Label("", id="problem", markup=False)
             yield Static("enter: confirm   esc: cancel", classes="hint")
 
     def on_mount(self) -> None:
