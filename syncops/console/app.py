@@ -262,6 +262,12 @@ class SyncopsConsole(App[int]):
             return False
         return True
 
+    def engine_running(self) -> bool:
+        """An embedded engine that started, or an attached one with a heartbeat in the store."""
+        if self.engine is not None:
+            return self._engine_failed is None
+        return getattr(self, "_engine", None) is not None
+
     def allow_write(self) -> bool:
         if self.read_only:
             self.notify("the console is read-only (--read-only); nothing was changed", severity="warning")
