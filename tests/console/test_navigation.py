@@ -52,7 +52,7 @@ def test_dashboard_shows_counts_and_follows_the_store(store, make_app):
             assert row.counts["failed"] == 23
             await pilot.press("p")
             await settle(pilot)
-            assert app.live is False and "PAUSED" in text_of(app.screen.query_one("#status-header"))
+            assert app.live is False and "REFRESH PAUSED" in text_of(app.screen.query_one("#status-header"))
 
     run(scenario())
 
