@@ -278,10 +278,10 @@ class ExceptionsScreen(ConsoleScreen):
         if self.stale:
             facts.append(" │ store changed: ctrl+r", style=f"bold {v.get('warning', '')}")
         if self.sort == "age":
-            label = "newest" if self.descending else "oldest"
+            label = "newest first" if self.descending else "oldest first"
         else:
             label = f"{self.sort} {'↓' if self.descending else '↑'}"
-        facts.append(f" │ {label}", style="dim")
+        facts.append(f" │ sort {label}", style="dim")
         table = self.query_one("#records", DataTable)
         if table.max_scroll_x > 0:
             facts.append(" │ ◂▸", style="dim")
