@@ -46,7 +46,8 @@ class RecordScreen(ConsoleScreen):
     MUTATING = frozenset({"retry", "edit", "edit_external", "quarantine", "release", "resolve", "add_mapping"})
     HELP = ("Actions use the version shown: if the engine or someone else changed the record since, "
             "nothing is changed and you are told to reload (ctrl+r). Customer data stays masked until "
-            "v reveals it; every reveal is recorded in the audit log. [ and ] switch tabs.")
+            "v reveals it; every reveal is recorded in the audit log (also on a read-only console, where "
+            "reveal is allowed because it changes nothing). [ and ] switch tabs.")
 
     def __init__(self, record_id: int) -> None:
         super().__init__()
