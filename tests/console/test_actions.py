@@ -163,7 +163,9 @@ def test_edit_with_invalid_json_or_invalid_payload_is_shown_in_place_and_saves_n
             await settle(pilot)
             status = text_of(editor.query_one("#edit-status"))
             assert "available" in status and "not a valid inventory" in status
-            await pilot.press("escape")
+            await pilot.press("escape")  # unsaved changes: asks first
+            await settle(pilot)
+            await pilot.press("y")
             await settle(pilot)
             assert isinstance(app.screen, RecordScreen)
 

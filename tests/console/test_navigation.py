@@ -124,7 +124,7 @@ def test_help_lists_every_binding_of_the_current_screen(make_app):
             for b in type(screen).BINDINGS:
                 assert ("screen", b.description) in described
             assert ("global", "Help") in described
-            assert dict(((s, d), st) for s, _k, d, st in rows)[("screen", "Retry")] == "hidden: read-only"
+            assert dict(((s, d), st) for s, _k, d, st in rows)[("screen", "Retry")] == "disabled: read-only"
             await pilot.press("question_mark")
             await settle(pilot)
             assert isinstance(app.screen, HelpScreen)
