@@ -82,12 +82,29 @@ class SyncopsConsole(App[int]):
             fallback = theme_files.builtin_fallback()
             self.theme_specs[fallback.theme.name] = fallback
         super().__init__()
+        self._apply_no_color()
         for spec in self.theme_specs.values():
             self.register_theme(spec.theme)
         self.theme = self._choose_theme()
         self.title = self.branding.product_title
 
     # --- themes and branding --------------------------------------------------------------
+
+    def _apply_no_color(self) -> None:
+        """NO_COLOR means no colour, not no contrast: the terminal's own foreground and background.
+
+        Textual reads NO_COLOR from the process environment and, because its default theme is
+        not an ANSI one at that moment, installs a Monochrome filter: every colour becomes a
+        grey, and the ANSI "default" colours become black on black. Decide from our own
+        environment instead, and strip colours to the terminal defaults (NoColor); state is
+        then carried by bold, reverse and underline (console.tcss, `:nocolor`).
+        """
+        from textual.filter import Monochrome, NoColor
+
+        self.no_color = theme_files.no_color_requested(self._env)
+        self._filters = [f for f in self._filters if not isinstance(f, (Monochrome, NoColor))]
+        if self.no_color:
+            self._filters.append(NoColor())
 
     def _choose_theme(self) -> str:
         if theme_files.no_color_requested(self._env) and theme_files.NO_COLOR_THEME in self.theme_specs:
@@ -244,6 +261,12 @@ class SyncopsConsole(App[int]):
         if action in ("go", "about", "help") and isinstance(self.screen, ModalScreen):
             return False
         return True
+
+    def engine_running(self) -> bool:
+        """An embedded engine that started, or an attached one with a heartbeat in the store."""
+        if self.engine is not None:
+            return self._engine_failed is None
+        return getattr(self, "_engine", None) is not None
 
     def allow_write(self) -> bool:
         if self.read_only:

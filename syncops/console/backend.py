@@ -118,6 +118,10 @@ class Backend:
     def detail(self, record_id: int) -> queries.RecordDetail:
         return queries.record_detail(self.store, record_id)
 
+    def mapped_target(self, tenant: str, map_name: str, value: str) -> str | None:
+        """The target the value maps to now (config or a technician's entry), None when still unmapped."""
+        return mappings.effective_maps(self.store, tenant, self.config_maps(tenant)).get(map_name, {}).get(value)
+
     def unmapped(self, tenant: str | None = None) -> list[queries.UnmappedValue]:
         return queries.unmapped_values(self.store, tenant)
 

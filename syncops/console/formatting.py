@@ -6,7 +6,8 @@ from typing import Sequence
 
 from syncops.textfmt import ago, clip, duration
 
-__all__ = ["ago", "clip", "duration", "rich_colour", "seconds", "sla_grade", "sparkline", "until"]
+__all__ = ["ago", "clip", "duration", "rich_colour", "seconds", "short_duration", "sla_grade", "sparkline",
+           "until"]
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -17,6 +18,17 @@ def until(ts: float | None, now: float) -> str:
         return "-"
     delta = ts - now
     return f"in {duration(delta)}" if delta >= 0 else f"{duration(-delta)} late"
+
+
+def short_duration(value: float | None) -> str:
+    """At most four characters, for narrow cells: 45s, 10m, 5h, 2d (rounded down)."""
+    if value is None:
+        return "-"
+    s = max(0, int(value))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size:
+            return f"{s // size}{unit}"
+    return f"{s}s"
 
 
 def seconds(value: float | None) -> str:

@@ -97,3 +97,25 @@ def text_of(widget: Any) -> str:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+def screen_segments(app: Any) -> list[Any]:
+    """The segments the terminal would get for the whole screen (line filters applied), as Rich renders them."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return [s for s in console._record_buffer if not s.control]
+
+
+def screen_text(app: Any) -> str:
+    """What a technician reads on the screen right now: the composited terminal, as plain text lines."""
+    return "".join(s.text for s in screen_segments(app))
+
+
+def screen_lines(app: Any) -> list[str]:
+    return screen_text(app).split("\n")

@@ -163,7 +163,9 @@ def test_edit_with_invalid_json_or_invalid_payload_is_shown_in_place_and_saves_n
             await settle(pilot)
             status = text_of(editor.query_one("#edit-status"))
             assert "available" in status and "not a valid inventory" in status
-            await pilot.press("escape")
+            await pilot.press("escape")  # unsaved changes: asks first
+            await settle(pilot)
+            await pilot.press("y")
             await settle(pilot)
             assert isinstance(app.screen, RecordScreen)
 
@@ -325,16 +327,19 @@ def test_flow_pause_resume_and_run_now(store, make_app):
             await type_text(pilot, "ERP maintenance")
             await pilot.press("enter")
             await settle(pilot)
-            await pilot.press("n")
+            await pilot.press("n")  # paused: refused, says why
             await settle(pilot)
+            assert any("is paused: resume it first" in n.message for n in app._notifications)
             await pilot.press("u", "y")
+            await settle(pilot)
+            await pilot.press("n")
             await settle(pilot)
 
     run(scenario())
     assert [(e.action, e.target_id, e.reason) for e in audit(store)[-3:]] == [
         ("pause", f"{ACME}/web-orders-to-erp", "ERP maintenance"),
-        ("run_now", f"{ACME}/web-orders-to-erp", None),
-        ("resume", f"{ACME}/web-orders-to-erp", None)]
+        ("resume", f"{ACME}/web-orders-to-erp", None),
+        ("run_now", f"{ACME}/web-orders-to-erp", None)]
 
 
 def test_revealing_pii_is_audited_and_masked_until_then(store, make_app):

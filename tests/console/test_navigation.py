@@ -52,7 +52,7 @@ def test_dashboard_shows_counts_and_follows_the_store(store, make_app):
             assert row.counts["failed"] == 23
             await pilot.press("p")
             await settle(pilot)
-            assert app.live is False and "PAUSED" in text_of(app.screen.query_one("#status-header"))
+            assert app.live is False and "REFRESH PAUSED" in text_of(app.screen.query_one("#status-header"))
 
     run(scenario())
 
@@ -124,7 +124,7 @@ def test_help_lists_every_binding_of_the_current_screen(make_app):
             for b in type(screen).BINDINGS:
                 assert ("screen", b.description) in described
             assert ("global", "Help") in described
-            assert dict(((s, d), st) for s, _k, d, st in rows)[("screen", "Retry")] == "hidden: read-only"
+            assert dict(((s, d), st) for s, _k, d, st in rows)[("screen", "Retry")] == "disabled: read-only"
             await pilot.press("question_mark")
             await settle(pilot)
             assert isinstance(app.screen, HelpScreen)

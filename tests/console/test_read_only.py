@@ -102,3 +102,25 @@ def test_every_screen_declares_its_mutating_actions():
         assert issubclass(screen_cls, ConsoleScreen) and screen_cls.MUTATING
         bound = {b.action.split("(")[0] for b in screen_cls.BINDINGS}
         assert screen_cls.MUTATING <= bound
+
+
+def test_a_refused_key_says_why_once(make_app):
+    async def scenario():
+        app = make_app(read_only=True)
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await settle(pilot)
+            await pilot.press("2")
+            await settle(pilot)
+            await pilot.press("r")
+            await settle(pilot)
+            messages = [n.message for n in app._notifications]
+            assert messages.count("read-only console: r (retry) is disabled") == 1, messages
+            await pilot.press("4", "n")
+            await settle(pilot)
+            assert "read-only console: n (run now) is disabled" in [n.message for n in app._notifications]
+            await pilot.press("question_mark")
+            await settle(pilot)
+            help_text = text_of(app.screen.query_one("#help-text"))
+            assert "revealing customer data (v) still work" in help_text and "audit log" in help_text
+
+    run(scenario())

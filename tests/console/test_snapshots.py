@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from syncops.store.tables import Record
 
-from .conftest import settle
+from .conftest import screen_text, settle
 from .fixture_store import ACME, BELLA
 
 R = Record.__table__
@@ -76,17 +76,32 @@ SCREENS = {
 }
 
 
+# What must be readable as text in the picture (every size): the figures a technician decides on.
+VISIBLE = {
+    "dashboard": ["Hlth", "Fail", "p95/SLA", "Oldest", "4.8s/1m ok", "1h00m", "CRIT", "acme-outdoor/erp OPEN"],
+    "exceptions": ["34 matching", "Category", "conflict", "409 Conflict", "401 Unauthoriz"],
+    "exceptions_filtered_marked": ["matching", "1 marked", "mapping"],
+    "flows": ["Last run", "ok 2s", "paused"],
+    "audit": ["Tenant", "Reason", "quarantine", "paused_reason"],
+    "help": ["Category labels are short"],
+}
+
+
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("name", list(SCREENS))
 def test_screen(name: str, size: tuple[int, int], snap_compare, make_app, store) -> None:
     steps = SCREENS[name]
+    seen: list[str] = []
 
     async def run_before(pilot: Any) -> None:
         await settle(pilot)
         await steps(pilot, store)
         await settle(pilot)
+        seen.append(screen_text(pilot.app))
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+    for figure in VISIBLE.get(name, []):
+        assert figure in seen[-1], (name, size, figure)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -32,7 +32,7 @@ class AboutScreen(ModalScreen[None]):
                   f"theme: {app.theme}", f"actor: {app.backend.actor}",
                   "mode: READ-ONLY" if app.read_only else "mode: read-write"]
         with box:
-            yield Static("\n".join(lines))
+            yield Static("\n".join(lines), markup=False)
             yield Static("esc closes", classes="hint")
 
     def action_close(self) -> None:

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from textual import events
+from textual.binding import Binding
 from textual.screen import Screen
 
 from syncops.console.widgets.header import StatusHeader
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+READ_ONLY_HELP = ("Read-only console (--read-only): keys that change the store are disabled and say so when "
+                  "pressed. Looking, filtering, jumping and revealing customer data (v) still work: a reveal "
+                  "changes nothing, but it is still recorded in the audit log.")
 
 
 class ConsoleScreen(Screen):
@@ -24,8 +35,48 @@ class ConsoleScreen(Screen):
             return False
         return True
 
+    def refused_binding(self, key: str) -> Binding | None:
+        """In --read-only, the binding of `key` that changes the store (refused, so say why)."""
+        if not getattr(self.app, "read_only", False):
+            return None
+        for b in type(self).BINDINGS:
+            if not isinstance(b, Binding):
+                b = Binding(*b)
+            if key in [k.strip() for k in b.key.split(",")] and b.action.split("(")[0] in self.MUTATING:
+                return b
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        # Textual drops a key whose binding is disabled without a word; a technician pressing
+        # r on a read-only console must learn why nothing happened.
+        b = self.refused_binding(event.key)
+        if b is None:
+            return
+        event.stop()
+        event.prevent_default()
+        from syncops.console.screens.help import key_label
+
+        self.app.notify(f"read-only console: {key_label(b)} ({_lower_first(b.description or b.action)}) is disabled",
+                        severity="warning", timeout=4)
+
     def on_screen_resume(self) -> None:
         self.app.update_header()
+        # Back from a dialog or `?`: keys must work at once. If nothing of this screen has the
+        # focus (the widget that had it was hidden or rebuilt meanwhile), give it to the table.
+        focused = self.focused
+        if focused is None or not focused.is_attached or not focused.display or focused.screen is not self:
+            self.call_after_refresh(self._refocus)
+
+    def _refocus(self) -> None:
+        focused = self.focused
+        if focused is not None and focused.is_attached and focused.display:
+            return
+        target = self.AUTO_FOCUS
+        found = self.query(target).first() if target else None
+        if found is not None and found.focusable:
+            found.focus()
+        else:
+            self.focus_next()
 
     def configure(self, **kwargs: Any) -> None:
         """Jumps from the palette (`:tenant acme`) land here; screens accept what they understand."""

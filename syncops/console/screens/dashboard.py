@@ -13,18 +13,25 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from syncops.console.formatting import ago, clip, duration, seconds, sla_grade, sparkline, until
+from syncops.console.columns import Col, dropped, fit
+from syncops.console.formatting import ago, clip, duration, seconds, short_duration, sla_grade, sparkline, until
 from syncops.console.screens.base import ConsoleScreen
 from syncops.services.health import CRITICAL, OK, WARNING, FlowHealth, Health
 
-COLUMNS = [("tenant", "Tenant"), ("flow", "Flow"), ("health", "Health"), ("failed", "Fail"),
-           ("quarantined", "Quar"), ("retry_wait", "Wait"), ("pending", "Pend"), ("in_flight", "Fly"),
-           ("p95", "p95 vs SLA"), ("oldest", "Oldest"), ("spark", "Delivered/min 30m"), ("next", "Next run"),
-           ("last", "Last run"), ("paused", "Paused")]
+# At 80 columns (the design width) priority-0 columns and Quar fit; the others come with width.
+COLUMNS = [Col("tenant", "Tenant", 14), Col("flow", "Flow", 20), Col("health", "Hlth", 4),
+           Col("failed", "Fail", 4), Col("quarantined", "Quar", 4, priority=1),
+           Col("retry_wait", "Wait", 4, priority=2), Col("pending", "Pend", 4, priority=4),
+           Col("in_flight", "Fly", 3, priority=5), Col("p95", "p95/SLA", 12), Col("oldest", "Oldest", 6),
+           Col("spark", "Delivered/min 30m", 17, priority=3), Col("next", "Next run", 8, priority=6),
+           Col("last", "Last run", 12, priority=7), Col("paused", "Paused", 30, priority=3, flex=True,
+                                                           min_width=8)]
+GRADE = {"ok": "ok", "warning": "warn", "breach": "BREACH"}
 
 
 @dataclass
@@ -56,9 +63,11 @@ class DashboardScreen(ConsoleScreen):
         Binding("f", "flows", "Flows"),
         Binding("ctrl+r", "reload", "Reload"),
     ]
-    HELP = ("One row per tenant and flow. Counts are open records by state; p95 is end-to-end latency "
-            "over the last 30 minutes against the flow's SLA; Oldest is the oldest undelivered record. "
-            "The screen refreshes every second; p pauses it.")
+    HELP = ("One row per tenant and flow. Hlth is ok / warn / CRIT; counts are open records by state (Fail "
+            "failed, Quar quarantined, Wait retry wait, Pend pending, Fly in flight); p95/SLA is end-to-end "
+            "latency over the last 30 minutes against the flow's SLA, then ok / warn / BREACH; Oldest is the "
+            "oldest undelivered record. At 80 columns the less important columns give way (the line at the "
+            "bottom names them). The screen refreshes every second; p pauses the refresh (REFRESH PAUSED).")
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,6 +76,7 @@ class DashboardScreen(ConsoleScreen):
         self.minute = 0
         self._shown: dict[tuple[str, str], Any] = {}
         self.last_render_at = 0.0  # perf_counter() of the last table update (for the benchmark)
+        self.columns: list[tuple[Col, int]] = []
 
     def compose(self) -> ComposeResult:
         yield self.header()
@@ -78,9 +88,21 @@ class DashboardScreen(ConsoleScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._set_columns(self.app.size.width)
+
+    def _set_columns(self, width: int) -> None:
+        self.columns = fit(COLUMNS, width)
         table = self.query_one("#flows", DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        table.clear(columns=True)
+        for col, w in self.columns:
+            table.add_column(col.label, key=col.key, width=w)
+        self._shown = {}
+
+    def on_resize(self, event: events.Resize) -> None:
+        if fit(COLUMNS, event.size.width) != self.columns:
+            self._set_columns(event.size.width)
+            if self.health is not None:
+                self._render_health(self.health, self.app.clock())
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
@@ -129,15 +151,29 @@ class DashboardScreen(ConsoleScreen):
             return Text(f"{n:,}" if n else "·", style=app.status_colour(state) if n else "dim", justify="right")
 
         grade = sla_grade(h.p95, h.sla)
-        p95 = Text(f"{seconds(h.p95)}/{duration(h.sla) if h.sla else '-'} {grade if grade != '-' else ''}".strip(),
-                   style={"breach": v.get("error", ""), "warning": v.get("warning", "")}.get(grade, ""))
+        p95_text = f"{seconds(h.p95) if (h.p95 or 0) < 60 else short_duration(h.p95)}/" \
+                   f"{short_duration(h.sla) if h.sla else '-'}"
+        p95 = Text(f"{p95_text} {GRADE.get(grade, '')}".strip(),
+                   style={"breach": f"bold {v.get('error', '')}", "warning": v.get("warning", "")}.get(grade, ""))
         last = ago(h.last_run_at, now) + (" " + h.last_run_status if h.last_run_status else "")
-        paused = Text(clip("yes: " + (h.paused_reason or ""), 30), style=f"bold {v.get('warning', '')}") \
+        paused = Text("yes: " + (h.paused_reason or ""), style=f"bold {v.get('warning', '')}") \
             if h.paused else Text("")
-        return [tenant, h.flow, health, count("failed"), count("quarantined"), count("retry_wait"),
-                count("pending"), count("in_flight"), p95, duration(oldest) if oldest is not None else "-",
-                Text(sparkline(h.delivered_series, 30), style=app.status_colour("delivered")),
-                until(h.next_run_at, now), last, paused]
+        values = {"tenant": tenant, "flow": h.flow, "health": health, "failed": count("failed"),
+                  "quarantined": count("quarantined"), "retry_wait": count("retry_wait"),
+                  "pending": count("pending"), "in_flight": count("in_flight"), "p95": p95,
+                  "oldest": duration(oldest) if oldest is not None else "-",
+                  "spark": Text(sparkline(h.delivered_series, 15), style=app.status_colour("delivered")),
+                  "next": "paused" if h.paused else until(h.next_run_at, now), "last": last, "paused": paused}
+        cells: list[Any] = []
+        for col, width in self.columns:
+            value = values[col.key]
+            if isinstance(value, Text):
+                value = value.copy()
+                value.truncate(width, overflow="ellipsis")
+            else:
+                value = clip(value, width)
+            cells.append(value)
+        return cells
 
     def _render_health(self, health: Health, now: float) -> None:
         table = self.query_one("#flows", DataTable)
@@ -151,17 +187,17 @@ class DashboardScreen(ConsoleScreen):
                 for key, h in zip(keys, health.flows):
                     cells = self._cells(h, now)
                     table.add_row(*cells, key=key)
-                    self._shown.update({(key, col): _fingerprint(v) for (col, _l), v in zip(COLUMNS, cells)})
+                    self._shown.update({(key, col.key): _fingerprint(v) for (col, _w), v in zip(self.columns, cells)})
                 if health.flows:
                     table.move_cursor(row=min(cursor, len(health.flows) - 1))
             else:
                 # Only cells whose text changed: most ticks move a few clocks, nothing else.
                 for key, h in zip(keys, health.flows):
-                    for (col, _label), value in zip(COLUMNS, self._cells(h, now)):
+                    for (col, _width), value in zip(self.columns, self._cells(h, now)):
                         mark = _fingerprint(value)
-                        if self._shown.get((key, col)) != mark:
-                            self._shown[(key, col)] = mark
-                            table.update_cell(key, col, value)
+                        if self._shown.get((key, col.key)) != mark:
+                            self._shown[(key, col.key)] = mark
+                            table.update_cell(key, col.key, value)
         states = [display_state(h, None if h.oldest_age is None else h.oldest_age + (now - self.loaded_at))
                   for h in health.flows]
         crit, warn = states.count(CRITICAL), states.count(WARNING)
@@ -183,7 +219,20 @@ class DashboardScreen(ConsoleScreen):
 
     def _show_reasons(self) -> None:
         h = self._current()
-        text = "" if h is None else (f"{h.tenant}/{h.flow}: " + ("; ".join(h.reasons) or "healthy"))
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if h is not None:
+            text.append(f"{h.tenant}/{h.flow}: ", style="bold")
+            if h.paused:
+                text.append(f"paused ({h.paused_reason or 'no reason'}); ", style=f"bold {self.app.palette.get('warning', '')}")
+            text.append("; ".join(h.reasons) or "healthy")
+        hidden = dropped(COLUMNS, self.columns)
+        text.append("\n")
+        if hidden:
+            names = ", ".join("sparkline" if h.startswith("Delivered") else h for h in hidden)
+            text.append(f"wider terminal: +{names}", style="dim")
+        table = self.query_one("#flows", DataTable)
+        if table.max_scroll_x > 0:
+            text.append("  ◂ ▸ the table scrolls sideways", style="dim")
         self.query_one("#reasons", Static).update(text)
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:

@@ -40,7 +40,8 @@ class EditScreen(ConsoleScreen):
     MUTATING = frozenset({"check"})
     HELP = ("Edit the canonical payload as JSON. ctrl+s validates it against the model (problems are shown "
             "under the editor) and shows the diff; type a reason and press enter to save. The record is then "
-            "retried with the new payload, and the old one is kept as a version.")
+            "retried with the new payload, and the old one is kept as a version. esc with unsaved changes asks "
+            "before discarding them.")
 
     def __init__(self, detail: RecordDetail, *, text: str | None = None) -> None:
         super().__init__()
@@ -56,7 +57,7 @@ class EditScreen(ConsoleScreen):
 
     def compose(self) -> ComposeResult:
         yield self.header()
-        title = Static(self._title_text(), id="edit-title")
+        title = Static(self._title_text(), id="edit-title", markup=False)
         yield title
         editor = TextArea(self.initial_text, id="editor", soft_wrap=False, tab_behavior="indent",
                           show_line_numbers=True)
@@ -179,7 +180,19 @@ class EditScreen(ConsoleScreen):
             self._status("review closed; ctrl+s to validate again")
             self.query_one("#editor", TextArea).focus()
             return
-        self.dismiss(False)
+        if self.query_one("#editor", TextArea).text == self.initial_text:
+            self.dismiss(False)
+            return
+        from syncops.console.widgets.modals import ConfirmModal
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(False)
+            else:
+                self.query_one("#editor", TextArea).focus()
+
+        self.app.push_screen(ConfirmModal("discard changes?", "You changed the payload and did not save it. "
+                                          "Discard your changes?"), answered)
 
 
 def run_external_editor(app: App, text: str) -> str | None:

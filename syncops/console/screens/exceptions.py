@@ -12,11 +12,13 @@ import time
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from syncops.console import query_language as ql
+from syncops.console.columns import Col, dropped, fit
 from syncops.console.formatting import ago, clip
 from syncops.console.screens.base import ConsoleScreen
 from syncops.console.widgets.bulk import BulkDecision, BulkModal
@@ -29,6 +31,12 @@ COLUMN_SORT = {"age": "age", "tenant": "tenant", "flow": "flow", "key": "key", "
                "attempts": "attempts"}
 STATE_LABEL = {"failed": "fail", "retry_wait": "wait", "quarantined": "quar", "pending": "pend",
                "in_flight": "fly", "delivered": "done", "resolved": "rslv", "superseded": "supd"}
+# Short category labels: at 80 columns the category must still be readable.
+CATEGORY_LABEL = {"validation": "invalid", "mapping": "mapping", "auth": "auth", "rate_limit": "ratelim",
+                  "unavailable": "unavail", "conflict": "conflict", "duplicate": "dup", "unknown": "unknown"}
+COLUMNS = [Col("mark", "✓", 1), Col("state", "St", 4), Col("age", "Age", 6), Col("tenant", "Tenant", 14),
+           Col("flow", "Flow", 20, priority=2), Col("key", "Entity key", 15), Col("category", "Category", 8),
+           Col("attempts", "Try", 3, priority=3), Col("error", "Last error", 70, flex=True, min_width=16)]
 NEAR_END = 25  # rows before the end of the window at which the next page is fetched
 
 
@@ -58,6 +66,8 @@ class ExceptionsScreen(ConsoleScreen):
     HELP = ("r q u x act on the marked rows (space marks), or on the row under the cursor when nothing is "
             "marked; R Q U X act on all records matching the filter. The count is always shown first, and "
             "larger actions and every action on a production tenant need the count or tenant name typed.\n"
+            "Category labels are short at 80 columns (invalid = validation, unavail = unavailable, ratelim = "
+            "rate limit); the line under the table shows the record's flow, category and last error in full.\n"
             "Filter (/): " + ql.HELP)
 
     def __init__(self) -> None:
@@ -75,12 +85,13 @@ class ExceptionsScreen(ConsoleScreen):
         self.stale = False
         self.render_count = 0  # bumped after each table render (the benchmark waits on it)
         self.last_render_at = 0.0  # perf_counter() of that render
+        self.columns: list[tuple[Col, int]] = []
 
     def compose(self) -> ComposeResult:
         yield self.header()
         yield Static("", id="filterbar")
         yield Input(placeholder="filter: " + ql.HELP, id="filter", classes="hidden")
-        yield Label("", id="filter-error", classes="hidden")
+        yield Label("", id="filter-error", classes="hidden", markup=False)
         yield DataTable(id="records", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="groups", cursor_type="row", zebra_stripes=True, classes="hidden")
         yield Static("", id="preview")
@@ -88,16 +99,24 @@ class ExceptionsScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         self.window = RecordWindow(page_size=self.app.page_size, max_rows=self.app.page_size * 4)
-        table = self.query_one("#records", DataTable)
-        for key, label in (("mark", "✓"), ("state", "St"), ("age", "Age"), ("tenant", "Tenant"), ("flow", "Flow"),
-                           ("key", "Entity key"), ("category", "Category"), ("attempts", "Try"),
-                           ("error", "Last error")):
-            table.add_column(label, key=key)
+        self._set_columns(self.app.size.width)
         groups = self.query_one("#groups", DataTable)
         for key, label in (("count", "Count"), ("category", "Category"), ("signature", "Error signature"),
                            ("first", "First"), ("last", "Last")):
             groups.add_column(label, key=key)
         self.reload()
+
+    def _set_columns(self, width: int) -> None:
+        self.columns = fit(COLUMNS, width)
+        table = self.query_one("#records", DataTable)
+        table.clear(columns=True)
+        for col, w in self.columns:
+            table.add_column(col.label, key=col.key, width=w)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if fit(COLUMNS, event.size.width) != self.columns:
+            self._set_columns(event.size.width)
+            self._render_rows(keep_cursor=True)
 
     def store_changed(self) -> None:
         # Rows do not move under the technician's cursor; they reload when they choose to.
@@ -212,13 +231,18 @@ class ExceptionsScreen(ConsoleScreen):
 
     def _cells(self, r: Any, now: float) -> list[Any]:
         app = self.app
-        tenant = Text(clip(r.tenant, 16))
+        widths = {c.key: w for c, w in self.columns}
+        tenant = Text(clip(r.tenant, widths.get("tenant", 16)))
         if app.backend.is_production(r.tenant):
-            tenant = Text("◆" + clip(r.tenant, 15), style=f"bold {app.palette.get('status-production', '')}")
+            tenant = Text("◆" + clip(r.tenant, widths.get("tenant", 16) - 1),
+                          style=f"bold {app.palette.get('status-production', '')}")
         mark = Text("●", style=f"bold {app.palette.get('accent', '')}") if r.id in self.marked else ""
-        return [mark, Text(STATE_LABEL.get(r.state, r.state), style=app.status_colour(r.state)),
-                ago(r.created_at, now), tenant, clip(r.flow, 20), clip(r.entity_key, 24),
-                r.error_category or "-", Text(str(r.attempts), justify="right"), clip(r.error_message, 70)]
+        values = {"mark": mark, "state": Text(STATE_LABEL.get(r.state, r.state), style=app.status_colour(r.state)),
+                  "age": ago(r.created_at, now), "tenant": tenant, "flow": r.flow, "key": r.entity_key,
+                  "category": CATEGORY_LABEL.get(r.error_category or "", r.error_category or "-"),
+                  "attempts": Text(str(r.attempts), justify="right"), "error": r.error_message or ""}
+        return [v if isinstance(v, Text) else clip(v, w) for (c, w), v in
+                ((cw, values[cw[0].key]) for cw in self.columns)]
 
     def _render_rows(self, *, keep_cursor: bool) -> None:
         table = self.query_one("#records", DataTable)
@@ -239,28 +263,35 @@ class ExceptionsScreen(ConsoleScreen):
         self._show_preview()
 
     def _show_bar(self) -> None:
+        """Facts first (count, marks, staleness), the filter text last: a long filter is clipped, never the count."""
         v = self.app.palette
-        bar = Text()
-        bar.append("/ ", style=f"bold {v.get('accent', '')}")
-        bar.append(self.query_text or "(all exceptions)", style="bold" if self.query_text else "dim")
-        bar.append("  │ ")
+        facts = Text()
         if self.busy and not self.window.rows:
-            bar.append("loading…", style="dim")
+            facts.append("loading…", style="dim")
         else:
-            bar.append("counting…" if self.total is None else f"{self.total:,} matching",
-                       style="dim" if self.total is None else "bold")
-        arrow = {True: "↓", False: "↑"}[self.descending]
+            facts.append("counting…" if self.total is None else f"{self.total:,} matching",
+                         style="dim" if self.total is None else "bold")
+        if self.marked:
+            facts.append(f" │ {len(self.marked)} marked", style=f"bold {v.get('accent', '')}")
+        if self.grouped:
+            facts.append(" │ grouped", style=f"bold {v.get('secondary', '')}")
+        if self.stale:
+            facts.append(" │ store changed: ctrl+r", style=f"bold {v.get('warning', '')}")
         if self.sort == "age":
             label = "newest first" if self.descending else "oldest first"
         else:
-            label = f"{self.sort} {arrow}"
-        bar.append(f"  │ sort {label}")
-        if self.marked:
-            bar.append(f"  │ {len(self.marked)} marked", style=f"bold {v.get('accent', '')}")
-        if self.grouped:
-            bar.append("  │ grouped by signature", style=f"bold {v.get('secondary', '')}")
-        if self.stale:
-            bar.append("  │ store changed: ctrl+r", style=f"bold {v.get('warning', '')}")
+            label = f"{self.sort} {'↓' if self.descending else '↑'}"
+        facts.append(f" │ sort {label}", style="dim")
+        table = self.query_one("#records", DataTable)
+        if table.max_scroll_x > 0:
+            facts.append(" │ ◂▸", style="dim")
+        width = max(20, (self.query_one("#filterbar", Static).size.width or self.app.size.width) - 2)
+        bar = Text(no_wrap=True, overflow="ellipsis")
+        bar.append("/ ", style=f"bold {v.get('accent', '')}")
+        room = max(8, width - len(facts.plain) - 5)
+        bar.append(clip(self.query_text or "(all exceptions)", room), style="bold" if self.query_text else "dim")
+        bar.append(" │ ")
+        bar.append_text(facts)
         self.query_one("#filterbar", Static).update(bar)
 
     def current_row(self) -> Any | None:
@@ -279,6 +310,7 @@ class ExceptionsScreen(ConsoleScreen):
             return
         text = Text()
         text.append(f"#{row.id} ", style="bold")
+        text.append(f"{row.flow} ", style="dim")
         text.append(f"[{row.error_category or '-'}] ", style=self.app.status_colour(row.state))
         text.append(clip(row.error_message, 300) or "(no error message)")
         if row.error_map:
@@ -372,7 +404,7 @@ class ExceptionsScreen(ConsoleScreen):
         else:
             self.marked[row.id] = row.tenant
         table = self.query_one("#records", DataTable)
-        table.update_cell(str(row.id), "mark", self._cells(row, self.app.clock())[0])
+        table.update_cell(str(row.id), "mark", self._cells(row, self.app.clock())[0])  # mark is column 0
         if table.cursor_row < table.row_count - 1:
             table.move_cursor(row=table.cursor_row + 1)
         self._show_bar()

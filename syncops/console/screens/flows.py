@@ -5,14 +5,34 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from syncops.console.backend import FlowRow
+from syncops.console.columns import Col, dropped, fit
 from syncops.console.formatting import ago, clip, until
 from syncops.console.screens.base import ConsoleScreen
 from syncops.console.widgets.modals import ConfirmModal, ReasonModal
+
+
+COLUMNS = [Col("tenant", "Tenant", 14), Col("flow", "Flow", 20), Col("paused", "State", 8),
+           Col("next", "Next run", 8), Col("last", "Last run", 13), Col("schedule", "Schedule", 10, priority=2),
+           Col("cursor", "Cursor", 40, priority=3, flex=True, min_width=12), Col("entity", "Entity", 9, priority=4)]
+
+
+def run_now_message(r: FlowRow, engine_running: bool) -> str | None:
+    """What run now will really do for this flow; None when it would do nothing (the key is refused)."""
+    c = r.control
+    if c is not None and c.paused:
+        return None
+    if not r.enabled:
+        return None
+    if not engine_running:
+        return (f"{r.tenant}/{r.flow}: run now recorded, but no engine is running: "
+                f"it polls when an engine starts")
+    return f"{r.tenant}/{r.flow}: run now requested; the engine polls it at its next control check (seconds)"
 
 
 class FlowsScreen(ConsoleScreen):
@@ -26,27 +46,42 @@ class FlowsScreen(ConsoleScreen):
     ]
     MUTATING = frozenset({"pause_flow", "resume_flow", "run_now"})
     HELP = ("Pausing stops polling and delivery for the flow (through the store, so it works against a running "
-            "engine) and needs a reason other technicians will see. Run now asks the engine to poll at once.")
+            "engine) and needs a reason other technicians will see. Run now asks the engine to poll at its next "
+            "control check (a few seconds); a paused flow never polls, so run now is refused there: resume it "
+            "(u) first. Next run reads 'paused' for a paused flow.")
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[FlowRow] = []
         self.focus_key: str | None = None
+        self.columns: list[tuple[Col, int]] = []
 
     def compose(self) -> ComposeResult:
         yield self.header()
         yield Static("Flows", id="flows-title", classes="section")
         yield DataTable(id="flow-table", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="flow-detail")
+        yield Static("", id="flow-detail", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#flow-table", DataTable)
-        table.fixed_columns = 2
-        for key, label in (("tenant", "Tenant"), ("flow", "Flow"), ("paused", "State"), ("schedule", "Schedule"),
-                           ("next", "Next run"), ("last", "Last run"), ("cursor", "Cursor"), ("entity", "Entity")):
-            table.add_column(label, key=key)
+        self._set_columns(self.app.size.width)
         self.reload()
+
+    def _set_columns(self, width: int) -> None:
+        self.columns = fit(COLUMNS, width)
+        table = self.query_one("#flow-table", DataTable)
+        table.clear(columns=True)
+        for col, w in self.columns:
+            table.add_column(col.label, key=col.key, width=w)
+        hidden = dropped(COLUMNS, self.columns)
+        self.query_one("#flows-title", Static).update(
+            "Flows" + (f"   ({', '.join(hidden)}: in the line below)" if hidden else ""))
+
+    def on_resize(self, event: events.Resize) -> None:
+        if fit(COLUMNS, event.size.width) != self.columns:
+            self._set_columns(event.size.width)
+            if self.rows:
+                self._show(self.rows)
 
     def configure(self, **kwargs: Any) -> None:
         if kwargs.get("tenant") or kwargs.get("flow"):
@@ -69,16 +104,29 @@ class FlowsScreen(ConsoleScreen):
         table.clear()
         for r in rows:
             c = r.control
-            tenant = Text("◆ " + r.tenant, style=f"bold {v.get('status-production', '')}") if r.production else r.tenant
+            tenant = Text("◆ " + r.tenant, style=f"bold {v.get('status-production', '')}") if r.production else \
+                Text(r.tenant)
             paused = bool(c and c.paused)
-            state = Text("PAUSED" if paused else ("disabled" if not r.enabled else "running"),
-                         style=f"bold {v.get('warning', '')}" if paused else ("dim" if not r.enabled else ""))
-            last = "-"
+            state = Text("paused" if paused else ("disabled" if not r.enabled else "running"),
+                         style=f"bold reverse {v.get('warning', '')}" if paused else ("dim" if not r.enabled else ""))
+            last = Text("-")
             if c is not None and c.last_run_at:
-                last = f"{ago(c.last_run_at, now)} ago {c.last_run_status or ''}".strip()
-            cursor_text = clip(r.cursor.cursor, 40) if r.cursor is not None and r.cursor.cursor else "-"
-            table.add_row(tenant, r.flow, state, r.schedule, until(c.next_run_at, now) if c else "-", last,
-                          cursor_text, r.entity or "-", key=f"{r.tenant}/{r.flow}")
+                status = c.last_run_status or ""
+                last = Text(f"{status} {ago(c.last_run_at, now)}".strip(),
+                            style=f"bold {v.get('error', '')}" if status not in ("", "ok") else "")
+            nxt = "paused" if paused else ("-" if not r.enabled else (until(c.next_run_at, now) if c else "-"))
+            values = {"tenant": tenant, "flow": r.flow, "paused": state, "schedule": r.schedule, "next": nxt,
+                      "last": last, "entity": r.entity or "-",
+                      "cursor": r.cursor.cursor if r.cursor is not None and r.cursor.cursor else "-"}
+            cells = []
+            for col, w in self.columns:
+                value = values[col.key]
+                if isinstance(value, Text):
+                    value.truncate(w, overflow="ellipsis")
+                else:
+                    value = clip(value, w)
+                cells.append(value)
+            table.add_row(*cells, key=f"{r.tenant}/{r.flow}")
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
         self._move_to_focus()
@@ -106,7 +154,9 @@ class FlowsScreen(ConsoleScreen):
         text = ""
         if r is not None:
             c = r.control
-            parts = [f"{r.tenant}/{r.flow}"]
+            parts = [f"{r.tenant}/{r.flow} {r.schedule}"]
+            if c is not None and c.last_run_at:
+                parts.append(f"last run {c.last_run_status or '?'} {ago(c.last_run_at, self.app.clock())} ago")
             if c is not None and c.paused:
                 parts.append(f"paused by {c.paused_by or '?'}: {c.paused_reason or ''}")
             if c is not None and c.last_run_error:
@@ -115,7 +165,7 @@ class FlowsScreen(ConsoleScreen):
                 parts.append("run-now requested")
             if r.cursor is not None and r.cursor.cursor:
                 parts.append(f"cursor: {clip(r.cursor.cursor, 200)}")
-            text = "  │  ".join(parts)
+            text = "\n".join(["  │  ".join(parts[:2]), *parts[2:]])
         self.query_one("#flow-detail", Static).update(text)
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
@@ -163,8 +213,16 @@ class FlowsScreen(ConsoleScreen):
         r = self._current()
         if r is None or not self.writable():
             return
-        self.app.background(self, lambda: self.app.backend.run_now(r.tenant, r.flow),
-                            self._after(f"{r.tenant}/{r.flow}: the engine will poll now"), group="action")
+        message = run_now_message(r, self.app.engine_running())
+        if message is None:
+            why = "is paused: resume it first (u)" if r.control is not None and r.control.paused else \
+                "is disabled in the config"
+            self.app.notify(f"{r.tenant}/{r.flow} {why}; run now does nothing while it is "
+                            f"{'paused' if 'paused' in why else 'disabled'}, so nothing was requested",
+                            severity="warning")
+            return
+        self.app.background(self, lambda: self.app.backend.run_now(r.tenant, r.flow), self._after(message),
+                            group="action")
 
     def action_open(self) -> None:
         r = self._current()

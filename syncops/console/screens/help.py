@@ -36,7 +36,7 @@ def binding_rows(screen: Screen, app: Any) -> list[tuple[str, str, str, str]]:
         for b in _bindings(node):
             action = b.action.split("(")[0]
             allowed = node.check_action(action, ()) if hasattr(node, "check_action") else True
-            status = "" if allowed else ("hidden: read-only" if getattr(app, "read_only", False) else "unavailable")
+            status = "" if allowed else ("disabled: read-only" if getattr(app, "read_only", False) else "unavailable")
             rows.append((scope, key_label(b), b.description or action.replace("_", " "), status))
     rows.append(("global", "ctrl+p", "command palette (also :)", ""))
     return rows
@@ -59,8 +59,13 @@ class HelpScreen(ModalScreen[None]):
         box.border_title = f"keys: {type(self.target).__name__.replace('Screen', '').lower()}"
         with box:
             text = getattr(self.target, "HELP", "")
+            if getattr(app, "read_only", False):
+                from syncops.console.screens.base import READ_ONLY_HELP
+
+                text = f"{READ_ONLY_HELP}\n{text}" if text else READ_ONLY_HELP
             if text:
-                yield Static(text, id="help-text")
+                # Help text is prose, not markup: "[ and ] switch tabs" must keep its brackets.
+                yield Static(Text(text), id="help-text")
             yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
             support = f"  support: {brand.support_contact}" if brand.support_contact else ""
             yield Static(Text(f"{brand.product_title}{' · ' + brand.partner_name if brand.partner_name else ''}"

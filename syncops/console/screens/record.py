@@ -46,13 +46,15 @@ class RecordScreen(ConsoleScreen):
     MUTATING = frozenset({"retry", "edit", "edit_external", "quarantine", "release", "resolve", "add_mapping"})
     HELP = ("Actions use the version shown: if the engine or someone else changed the record since, "
             "nothing is changed and you are told to reload (ctrl+r). Customer data stays masked until "
-            "v reveals it; every reveal is recorded in the audit log. [ and ] switch tabs.")
+            "v reveals it; every reveal is recorded in the audit log (also on a read-only console, where "
+            "reveal is allowed because it changes nothing). [ and ] switch tabs.")
 
     def __init__(self, record_id: int) -> None:
         super().__init__()
         self.record_id = record_id
         self.detail: RecordDetail | None = None
         self.revealed = False
+        self.mapped_to: str | None = None  # the blocking value has a mapping now (added since it failed)
 
     @property
     def record(self) -> Any | None:
@@ -69,7 +71,7 @@ class RecordScreen(ConsoleScreen):
                 yield VerticalScroll(Static("", id="source-body"))
             with TabPane("Mappings", id="mappings"):
                 yield VerticalScroll(Static("", id="mappings-body"))
-            with TabPane("Attempts", id="attempts"):
+            with TabPane("Attempts", id="attempts"):  # the label gets the count once loaded
                 yield DataTable(id="attempts-table", cursor_type="row")
             with TabPane("Versions", id="versions"):
                 yield VerticalScroll(Static("", id="versions-body"))
@@ -94,7 +96,19 @@ class RecordScreen(ConsoleScreen):
 
     def reload(self) -> None:
         rid = self.record_id
-        self.app.background(self, lambda: self.app.backend.detail(rid), self._show, group="detail")
+        backend = self.app.backend
+
+        def load() -> tuple[RecordDetail, str | None]:
+            d = backend.detail(rid)
+            r = d.record
+            mapped = backend.mapped_target(r.tenant, r.error_map, r.error_value or "") if r.error_map else None
+            return d, mapped
+
+        self.app.background(self, load, self._loaded, group="detail")
+
+    def _loaded(self, loaded: tuple[RecordDetail, str | None]) -> None:
+        self.mapped_to = loaded[1]
+        self._show(loaded[0])
 
     def _show(self, d: RecordDetail) -> None:
         self.detail = d
@@ -112,13 +126,20 @@ class RecordScreen(ConsoleScreen):
         text.append("\n")
         text.append(r.state, style=f"bold {app.status_colour(r.state)}")
         now = app.clock()
-        text.append(f"  v{r.version}  tries {r.attempts}  rev {r.payload_rev}  -> {r.target}  "
-                    f"created {ago(r.created_at, now)} ago")
+        # One count of attempts: the ones listed in the Attempts tab. The record's own counter
+        # restarts after an edit or a manual retry; say so when the two differ.
+        tries = len(d.attempts)
+        since = f" ({r.attempts} since the last retry/edit)" if r.attempts != tries else ""
+        text.append(f"  v{r.version}  {tries} attempt{'s' if tries != 1 else ''}{since}  rev {r.payload_rev}  "
+                    f"-> {r.target}  created {ago(r.created_at, now)} ago")
         if r.error_category or r.error_message:
             text.append("\n")
             text.append(f"[{r.error_category or '?'}] ", style=f"bold {v.get('error', '')}")
             text.append(clip(r.error_message, 300))
-            if r.error_map:
+            if r.error_map and self.mapped_to is not None:
+                text.append(f"  (mapped now: {r.error_value} -> {self.mapped_to}; r retries it)",
+                            style=f"bold {v.get('success', '')}")
+            elif r.error_map:
                 text.append("  (m: add the mapping)", style="dim")
         if r.resolution:
             text.append(f"\nresolution: {r.resolution}")
@@ -190,6 +211,10 @@ class RecordScreen(ConsoleScreen):
         return []
 
     def _render_attempts(self, d: RecordDetail) -> None:
+        try:
+            self.query_one("#tabs", TabbedContent).get_tab("attempts").label = f"Attempts ({len(d.attempts)})"
+        except Exception:  # the tab is not there (yet): the count is in the summary as well
+            pass
         table = self.query_one("#attempts-table", DataTable)
         table.clear()
         now = self.app.clock()

@@ -57,14 +57,17 @@ class BulkModal(ModalScreen[BulkDecision | None]):
         box = Vertical(id="dialog")
         box.border_title = f"bulk {self.action}"
         with box:
-            yield Static(f"{self.action} {self.scope}: counting…", id="summary")
+            yield Static(f"{self.action} {self.scope}: counting…", id="summary", markup=False)
             yield Input(placeholder="reason (required, kept in the audit trail)" if self.spec.reason_required
                         else "reason (optional)", id="reason", compact=True)
             yield Input(placeholder="", id="typed", classes="hidden", compact=True)
-            yield Label("", id="problem")
+            yield Label("", id="problem", markup=False)
             yield Static("enter: confirm   esc: cancel", classes="hint")
 
     def on_mount(self) -> None:
+        # The reason box has the focus from the first keystroke: what is typed before the count
+        # arrives lands there, never in the confirmation box that appears later.
+        self.query_one("#reason", Input).focus()
         self.app.background(self, lambda: self.app.backend.bulk_preview(self.action, self.filter), self._show,
                             group="bulk-preview")
 
@@ -91,7 +94,8 @@ class BulkModal(ModalScreen[BulkDecision | None]):
             what = "the tenant name" if not self.phrase.isdigit() else "the number of records"
             typed.placeholder = f"type {what} to confirm: {self.phrase}"
             typed.remove_class("hidden")
-        self.query_one("#reason", Input).focus()
+        # No focus change here: the count arrives while the technician may already be typing
+        # (or have tabbed on); only their keys move the focus.
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

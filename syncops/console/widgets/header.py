@@ -67,18 +67,34 @@ class StatusHeader(Static):
             t.append(" READ-ONLY ", style=f"bold reverse {v.get('warning', '')}")
         if not s.live:
             t.append("  ")
-            t.append(" PAUSED ", style="bold reverse")
+            t.append(" REFRESH PAUSED ", style="bold reverse")
         t.append("  " + time.strftime("%H:%MZ", time.gmtime(s.now)), style="dim")
         t.append("\n")
         t.append("breakers: ", style="dim")
         if not s.breakers:
             t.append("none reported", style="dim")
-        order = sorted(s.breakers.items(), key=lambda kv: (kv[1].breaker == "closed", kv[0]))
-        for i, ((tenant, endpoint), b) in enumerate(order):
+        # Open and half-open ones by name (they are why anyone looks); closed ones as a count,
+        # and never more than the line holds: "+N more" instead of a cut.
+        bad = sorted((k, b) for k, b in s.breakers.items() if b.breaker != "closed")
+        closed = len(s.breakers) - len(bad)
+        room = max(20, (self.size.width or 80) - 2) - len("breakers: ")
+        colours = {"open": v.get("error", ""), "half_open": v.get("warning", "")}
+        used = 0
+        for i, ((tenant, endpoint), b) in enumerate(bad):
+            label = b.breaker.replace("_", "-").upper()
+            piece = f"{tenant}/{endpoint} {label}"
+            rest = len(bad) - i
+            tail = f" · +{rest} more" if rest > 1 else ""
+            if used + len(piece) + 3 + len(tail) + (len(f" · {closed} closed") if closed else 0) > room and i:
+                t.append(f" · +{rest} more not closed", style=f"bold {v.get('error', '')}")
+                break
             if i:
                 t.append(" · ", style="dim")
-            colours = {"open": v.get("error", ""), "half_open": v.get("warning", "")}
-            colour = colours.get(b.breaker, v.get("success", ""))
             t.append(f"{tenant}/{endpoint} ")
-            t.append(b.breaker.replace("_", "-"), style=f"bold {colour}")
+            t.append(label, style=f"bold {colours.get(b.breaker, '')}")
+            used += len(piece) + 3
+        if closed:
+            if bad:
+                t.append(" · ", style="dim")
+            t.append(f"{closed} closed", style=v.get("success", ""))
         return t

@@ -47,8 +47,8 @@ class MappingModal(ModalScreen[MappingChoice | None]):
             yield Input(self.source, placeholder="source value", id="source", compact=True, classes="-field")
             yield Label("target value (as the target system expects it)")
             yield Input(placeholder="target value", id="target", compact=True, classes="-field")
-            yield Static("", id="blocked")
-            yield Label("", id="problem")
+            yield Static("", id="blocked", markup=False)
+            yield Label("", id="problem", markup=False)
             yield Static("enter: next   esc: cancel", classes="hint", id="hint")
 
     def on_mount(self) -> None:
@@ -108,7 +108,7 @@ class ReleaseOffer(ModalScreen[MappingChoice | None]):
     def compose(self) -> ComposeResult:
         c = self.choice
         with dialog_box("save mapping", c.tenant if self.production else None):
-            yield Static(f"{c.map_name}: {c.source} -> {c.target}   (tenant {c.tenant})")
+            yield Static(f"{c.map_name}: {c.source} -> {c.target}   (tenant {c.tenant})", markup=False)
             if self.blocked_count:
                 yield Static(f"It blocked {self.blocked_count:,} failed record(s). Release exactly those "
                              f"records back to the queue now?")

@@ -34,9 +34,9 @@ class ReasonModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with dialog_box(self.title_text, self.production):
-            yield Static(self.prompt, id="prompt")
+            yield Static(self.prompt, id="prompt", markup=False)
             yield Input(placeholder=self.placeholder, id="reason", compact=True)
-            yield Label("", id="problem")
+            yield Label("", id="problem", markup=False)
             yield Static("enter: confirm   esc: cancel", classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -64,7 +64,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with dialog_box(self.title_text, self.production):
-            yield Static(self.message, id="prompt")
+            yield Static(self.message, id="prompt", markup=False)
             yield Static("y / enter: yes   n / esc: no", classes="hint")
 
     def action_yes(self) -> None:
