@@ -36,7 +36,9 @@ def test_deep_nesting_and_huge_numbers_are_shown_in_place_and_save_nothing(store
             status = text_of(editor.query_one("#edit-status"))
             assert "number too long: line 4 column 16: 5,000 digits" in status
             assert editor.query_one("#review").has_class("hidden")
-            await pilot.press("escape")
+            await pilot.press("escape")  # unsaved changes: the console asks before discarding them
+            await settle(pilot)
+            await pilot.press("y")
             await settle(pilot)
             assert isinstance(app.screen, RecordScreen)
 

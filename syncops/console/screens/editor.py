@@ -216,7 +216,11 @@ def run_external_editor(app: App, text: str) -> str | None:
         if rc != 0:
             app.notify(f"{editor} exited with {rc}; nothing was changed", severity="warning")
             return None
-        return path.read_text(encoding="utf-8")
+        # Bytes, not text: invalid UTF-8 from the editor becomes a message in the editor screen
+        # (the strict JSON reader points at the byte), never a crash of the console.
+        from syncops.models.json_input import decode
+
+        return decode(path.read_bytes())
     except OSError as exc:
         app.notify(f"external editor failed: {exc}", severity="error")
         return None
