@@ -93,6 +93,32 @@ def upsert_add(engine: Engine, table: Any, keys: list[str], values: dict[str, An
                                       set_={c: table.c[c] + stmt.excluded[c] for c in add})
 
 
+def upsert_add_statement(dialect_name: str, table: Any, keys: list[str], add: list[str]) -> Any:
+    """upsert_add as one reusable statement: every column a bind parameter named after it.
+
+    Built once per (dialect, table, columns) and cached, so a caller pays neither for building
+    the expression nor for compiling it again (SQLAlchemy's cache key of a statement with literal
+    values differs whenever the set of columns does). Same SQL as upsert_add, same atomicity.
+    """
+    cache_key = (dialect_name, table.name, tuple(keys), tuple(add))
+    stmt = _UPSERT_ADD_CACHE.get(cache_key)
+    if stmt is None:
+        if dialect_name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy import bindparam
+
+        base = insert(table).values({c: bindparam(c) for c in [*keys, *add]})
+        stmt = base.on_conflict_do_update(index_elements=keys,
+                                          set_={c: table.c[c] + base.excluded[c] for c in add})
+        _UPSERT_ADD_CACHE[cache_key] = stmt
+    return stmt
+
+
+_UPSERT_ADD_CACHE: dict[tuple, Any] = {}
+
+
 def fast_executemany(conn: Any, table: Any, columns: list[str], rows: list[tuple]) -> None:
     """Plain INSERT of many rows straight through the driver.
 
