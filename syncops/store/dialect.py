@@ -130,3 +130,38 @@ def fast_executemany(conn: Any, table: Any, columns: list[str], rows: list[tuple
     style = conn.dialect.paramstyle
     marks = ", ".join("?" if style == "qmark" else "%s" for _ in columns)
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+# Rows per multi-row INSERT: 100 rows of ~20 columns stay far below SQLite's 32,766 variables
+# (and PostgreSQL's 65,535 parameters) whatever columns are added later.
+INSERT_CHUNK = 500
+
+
+def insert_ignoring_duplicates_returning(conn: Any, table: Any, rows: list[dict[str, Any]],
+                                         returning: list[str]) -> list[tuple]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING, many rows per statement, straight to the driver.
+
+    The same SQL SQLAlchemy's insertmanyvalues sends (multi-row VALUES), without its per-row
+    parameter processing, which cost more than SQLite itself at enqueue. Columns missing from
+    the rows get their scalar Python-side defaults, as SQLAlchemy's insert would; the values are
+    plain str / int / float / bool / None, which both drivers take as they are. Returns the
+    inserted rows (duplicates return nothing).
+    """
+    if not rows:
+        return []
+    given = list(rows[0])
+    defaults = {c.name: c.default.arg for c in table.columns
+                if c.name not in rows[0] and c.default is not None and getattr(c.default, "is_scalar", False)}
+    columns = given + list(defaults)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    row_marks = "(" + ", ".join(mark for _ in columns) + ")"
+    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+    tail = f" ON CONFLICT DO NOTHING RETURNING {', '.join(returning)}"
+    fill = tuple(defaults.values())
+    out: list[tuple] = []
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start:start + INSERT_CHUNK]
+        params = [v for r in chunk for v in (*(r[c] for c in given), *fill)]
+        sql = head + ", ".join(row_marks for _ in chunk) + tail
+        out += [tuple(r) for r in conn.exec_driver_sql(sql, tuple(params))]
+    return out

@@ -22,7 +22,7 @@ from syncops.store import stats
 from syncops.store.backoff import RetryPolicy, RetryPolicyLike, retry_delay
 from syncops.store.categories import RETRYABLE, Category
 from syncops.store.db import Store
-from syncops.store.dialect import fast_executemany, insert_ignoring_duplicates
+from syncops.store.dialect import fast_executemany, insert_ignoring_duplicates_returning
 from syncops.store.signature import error_signature
 from syncops.store.tables import (
     BLOCKING_STATES, DELIVERED, FAILED, IN_FLIGHT, PENDING, RETRY_WAIT, SUPERSEDED,
@@ -125,12 +125,11 @@ def enqueue(store: Store, records: Sequence[NewRecord], *,
     ]
     with store.write() as conn:
         if rows:
-            stmt = insert_ignoring_duplicates(store.engine, R).returning(
-                R.c.id, R.c.tenant, R.c.flow, R.c.idempotency_key)
             # Keyed like the unique constraint: one source event may feed several flows.
             inserted: dict[tuple[str, str, str], int] = {}
-            for row in conn.execute(stmt, rows):
-                inserted[(row.tenant, row.flow, row.idempotency_key)] = row.id
+            for rid, tenant, flow, idem in insert_ignoring_duplicates_returning(
+                    conn, R, rows, ["id", "tenant", "flow", "idempotency_key"]):
+                inserted[(tenant, flow, idem)] = rid
             # Within one call the same key can appear twice as well; dict keeps the first.
             result.inserted = sorted(inserted.values())
             result.duplicates = len(rows) - len(result.inserted)
