@@ -238,6 +238,7 @@ _DELIVER = R.update().where(
     error_category=None, error_message=None, error_signature=None, error_map=None, error_value=None,
     overwrite=False,
 ).returning(R.c.id)
+_REF = R.update().where(R.c.id == bindparam("rid")).values(target_ref=bindparam("ref"))
 _HELD = select(R.c.id).where(R.c.id.in_(bindparam("p_ids", expanding=True)), R.c.state == IN_FLIGHT,
                              R.c.lease_owner == bindparam("p_owner"))
 _FAIL = R.update().where(R.c.id == bindparam("rid"), R.c.state == IN_FLIGHT,
@@ -295,7 +296,7 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
                                                    p_now=now)).scalars())
             refs = [dict(rid=o.record.id, ref=o.target_ref) for o in ok if o.target_ref and o.record.id in held]
             if refs:
-                conn.execute(R.update().where(R.c.id == bindparam("rid")).values(target_ref=bindparam("ref")), refs)
+                conn.execute(_REF, refs)
             new_states.update((o.record.id, DELIVERED) for o in ok if o.record.id in held)
         if bad:
             held = set(conn.execute(_HELD, dict(p_ids=[o.record.id for o in bad], p_owner=owner)).scalars())
