@@ -36,7 +36,7 @@ def _set_version(store, value: str) -> None:
 
 
 def test_a_new_store_has_every_table_and_the_current_version(store):
-    assert _version(store) == SCHEMA_VERSION == 3
+    assert _version(store) == SCHEMA_VERSION == 4
     with store.read() as conn:
         assert set(SQLModel.metadata.tables) <= set(inspect(conn).get_table_names())
 
@@ -223,3 +223,36 @@ def test_the_schema_check_refuses_foreign_tables_on_any_backend(url, clock):
     with s.read() as conn:
         assert inspect(conn).get_table_names() == ["wp_posts"]
     s.close()
+
+
+def test_a_v3_store_gets_the_key_prefix_index_and_uses_it(url, clock):
+    s = open_store(url, clock=clock)
+    enqueue_n(s, 3)
+    with s.write() as conn:
+        conn.execute(text(f"DROP INDEX {dialect.KEY_PREFIX_INDEX}"))
+    _set_version(s, "3")
+    s.close()
+
+    s = open_store(url, clock=clock)
+    try:
+        assert _version(s) == SCHEMA_VERSION
+        with s.read() as conn:
+            assert dialect.KEY_PREFIX_INDEX in {i["name"] for i in inspect(conn).get_indexes("records")}
+            # The console's key-prefix filter is answered from it, not by reading every exception.
+            from sqlalchemy import select
+
+            from syncops.store.filters import where_clauses
+            from syncops.store.tables import EXCEPTION_STATES, Record
+
+            f = RecordFilter(states=EXCEPTION_STATES, key_pattern="SKU-0001*")
+            stmt = select(Record.__table__.c.id).where(*where_clauses(f, clock()))
+            compiled = stmt.compile(conn, compile_kwargs={"literal_binds": True})
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+            assert dialect.KEY_PREFIX_INDEX in plan
+        lifecycle.enqueue(s, [new_record(10, key="SKU-00012@store-1"), new_record(11, key="SKU-00019@store-2")])
+        # Same answers as before the index: a glob, case-insensitive on SQLite as LIKE is.
+        assert count_records(s, RecordFilter(key_pattern="SKU-0001*")) == 2
+        assert count_records(s, RecordFilter(key_pattern="sku-0001*")) == 2
+        assert count_records(s, RecordFilter(key_pattern="SKU-0001?@store-2")) == 1
+    finally:
+        s.close()

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -85,6 +87,49 @@ def install_sqlite_behaviour(engine: Engine, synchronous: str = "FULL") -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+class rare(FunctionElement):
+    """A planner hint: this condition matches few rows (SQLite `likelihood(cond, 0.001)`).
+
+    Without statistics for a LIKE prefix range, SQLite prefers the state index (200k exception
+    rows to read) over the key index (a few hundred). Elsewhere it is the bare condition.
+    """
+
+    # A boolean type would make SQLite (no native booleans) render `likelihood(...) = 1`, which
+    # hides the LIKE from the planner's prefix-range optimization; no type renders it bare.
+    name = "rare"
+    inherit_cache = True
+
+
+@compiles(rare)
+def _rare_default(element: rare, compiler: Any, **kw: Any) -> str:
+    (condition,) = list(element.clauses)
+    return compiler.process(condition, **kw)
+
+
+@compiles(rare, "sqlite")
+def _rare_sqlite(element: rare, compiler: Any, **kw: Any) -> str:
+    (condition,) = list(element.clauses)
+    # likelihood() wants a constant, so the probability is part of the SQL, not a parameter.
+    return f"likelihood({compiler.process(condition, **kw)}, 0.001)"
+
+
+def create_key_prefix_index(conn: Any) -> None:
+    """An index LIKE 'prefix%' can use, for the console's `key:SKU-0001*` filter.
+
+    SQLite's LIKE is case-insensitive, so only a NOCASE index serves it; PostgreSQL's LIKE is
+    case-sensitive and needs text_pattern_ops (outside the C locale). Either way one entry per
+    record, written once at enqueue: the entity key never changes, so claims and acks never
+    touch it.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {KEY_PREFIX_INDEX} ON records (entity_key text_pattern_ops)")
+    else:
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {KEY_PREFIX_INDEX} ON records (entity_key COLLATE NOCASE)")
+
+
+KEY_PREFIX_INDEX = "ix_records_key_prefix"
+
+
 def insert_ignoring_duplicates(engine: Engine, table: Any) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING for the engine's dialect."""
     if engine.dialect.name == "postgresql":
@@ -117,6 +162,32 @@ def upsert_add(engine: Engine, table: Any, keys: list[str], values: dict[str, An
                                       set_={c: table.c[c] + stmt.excluded[c] for c in add})
 
 
+def upsert_add_statement(dialect_name: str, table: Any, keys: list[str], add: list[str]) -> Any:
+    """upsert_add as one reusable statement: every column a bind parameter named after it.
+
+    Built once per (dialect, table, columns) and cached, so a caller pays neither for building
+    the expression nor for compiling it again (SQLAlchemy's cache key of a statement with literal
+    values differs whenever the set of columns does). Same SQL as upsert_add, same atomicity.
+    """
+    cache_key = (dialect_name, table.name, tuple(keys), tuple(add))
+    stmt = _UPSERT_ADD_CACHE.get(cache_key)
+    if stmt is None:
+        if dialect_name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy import bindparam
+
+        base = insert(table).values({c: bindparam(c) for c in [*keys, *add]})
+        stmt = base.on_conflict_do_update(index_elements=keys,
+                                          set_={c: table.c[c] + base.excluded[c] for c in add})
+        _UPSERT_ADD_CACHE[cache_key] = stmt
+    return stmt
+
+
+_UPSERT_ADD_CACHE: dict[tuple, Any] = {}
+
+
 def fast_executemany(conn: Any, table: Any, columns: list[str], rows: list[tuple]) -> None:
     """Plain INSERT of many rows straight through the driver.
 
@@ -128,3 +199,38 @@ def fast_executemany(conn: Any, table: Any, columns: list[str], rows: list[tuple
     style = conn.dialect.paramstyle
     marks = ", ".join("?" if style == "qmark" else "%s" for _ in columns)
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+# Rows per multi-row INSERT: 100 rows of ~20 columns stay far below SQLite's 32,766 variables
+# (and PostgreSQL's 65,535 parameters) whatever columns are added later.
+INSERT_CHUNK = 500
+
+
+def insert_ignoring_duplicates_returning(conn: Any, table: Any, rows: list[dict[str, Any]],
+                                         returning: list[str]) -> list[tuple]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING, many rows per statement, straight to the driver.
+
+    The same SQL SQLAlchemy's insertmanyvalues sends (multi-row VALUES), without its per-row
+    parameter processing, which cost more than SQLite itself at enqueue. Columns missing from
+    the rows get their scalar Python-side defaults, as SQLAlchemy's insert would; the values are
+    plain str / int / float / bool / None, which both drivers take as they are. Returns the
+    inserted rows (duplicates return nothing).
+    """
+    if not rows:
+        return []
+    given = list(rows[0])
+    defaults = {c.name: c.default.arg for c in table.columns
+                if c.name not in rows[0] and c.default is not None and getattr(c.default, "is_scalar", False)}
+    columns = given + list(defaults)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    row_marks = "(" + ", ".join(mark for _ in columns) + ")"
+    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+    tail = f" ON CONFLICT DO NOTHING RETURNING {', '.join(returning)}"
+    fill = tuple(defaults.values())
+    out: list[tuple] = []
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start:start + INSERT_CHUNK]
+        params = [v for r in chunk for v in (*(r[c] for c in given), *fill)]
+        sql = head + ", ".join(row_marks for _ in chunk) + tail
+        out += [tuple(r) for r in conn.exec_driver_sql(sql, tuple(params))]
+    return out

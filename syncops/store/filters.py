@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_
 
+from syncops.store.dialect import rare
 from syncops.store.tables import STATES, Record
 
 R = Record.__table__
+# A key glob whose literal prefix is at least this long is taken to be selective, and the planner
+# is told so (the key-prefix index then answers it); a shorter one (`SKU-*`) may match most of
+# the table, where the state index is the better path.
+SELECTIVE_KEY_PREFIX = 6
 
 
 class FilterError(ValueError):
@@ -83,7 +89,9 @@ def where_clauses(f: RecordFilter, now: float) -> list[Any]:
         out.append(c.error_category.in_(list(f.categories)))
     if f.key_pattern:
         if any(ch in f.key_pattern for ch in "*?"):
-            out.append(c.entity_key.like(glob_to_like(f.key_pattern), escape="\\"))
+            like = c.entity_key.like(glob_to_like(f.key_pattern), escape="\\")
+            prefix = re.split(r"[*?]", f.key_pattern, maxsplit=1)[0]
+            out.append(rare(like) if len(prefix) >= SELECTIVE_KEY_PREFIX else like)
         else:
             out.append(c.entity_key == f.key_pattern)
     if f.error_text:

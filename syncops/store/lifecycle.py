@@ -23,7 +23,7 @@ from syncops.store import stats
 from syncops.store.backoff import LONGEST_WAIT, RetryPolicy, RetryPolicyLike, retry_delay
 from syncops.store.categories import RETRYABLE, Category
 from syncops.store.db import Store
-from syncops.store.dialect import fast_executemany, insert_ignoring_duplicates
+from syncops.store.dialect import fast_executemany, insert_ignoring_duplicates_returning
 from syncops.store.signature import error_signature
 from syncops.store.tables import (
     BLOCKING_STATES, DELIVERED, FAILED, IN_FLIGHT, PENDING, RESOLVED, RETRY_WAIT, SUPERSEDED,
@@ -128,12 +128,11 @@ def enqueue(store: Store, records: Sequence[NewRecord], *,
     ]
     with store.write() as conn:
         if rows:
-            stmt = insert_ignoring_duplicates(store.engine, R).returning(
-                R.c.id, R.c.tenant, R.c.flow, R.c.idempotency_key)
             # Keyed like the unique constraint: one source event may feed several flows.
             inserted: dict[tuple[str, str, str], int] = {}
-            for row in conn.execute(stmt, rows):
-                inserted[(row.tenant, row.flow, row.idempotency_key)] = row.id
+            for rid, tenant, flow, idem in insert_ignoring_duplicates_returning(
+                    conn, R, rows, ["id", "tenant", "flow", "idempotency_key"]):
+                inserted[(tenant, flow, idem)] = rid
             # Within one call the same key can appear twice as well; dict keeps the first.
             result.inserted = sorted(inserted.values())
             result.duplicates = len(rows) - len(result.inserted)
@@ -245,6 +244,7 @@ _DELIVER = R.update().where(
     error_category=None, error_message=None, error_signature=None, error_map=None, error_value=None,
     overwrite=False, outcome_unknown=False,
 ).returning(R.c.id)
+_REF = R.update().where(R.c.id == bindparam("rid")).values(target_ref=bindparam("ref"))
 _HELD = select(R.c.id).where(R.c.id.in_(bindparam("p_ids", expanding=True)), R.c.state == IN_FLIGHT,
                              R.c.lease_owner == bindparam("p_owner"))
 _FAIL = R.update().where(R.c.id == bindparam("rid"), R.c.state == IN_FLIGHT,
@@ -303,7 +303,7 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
                                                    p_now=now)).scalars())
             refs = [dict(rid=o.record.id, ref=o.target_ref) for o in ok if o.target_ref and o.record.id in held]
             if refs:
-                conn.execute(R.update().where(R.c.id == bindparam("rid")).values(target_ref=bindparam("ref")), refs)
+                conn.execute(_REF, refs)
             new_states.update((o.record.id, DELIVERED) for o in ok if o.record.id in held)
             if held:
                 _auto_resolve(conn, sorted(held), now)

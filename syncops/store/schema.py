@@ -8,9 +8,10 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 
 from syncops.store.db import Store, StoreError
+from syncops.store.dialect import create_key_prefix_index
 from syncops.store.tables import FlowMinute, Meta, SQLModel
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _v1_to_v2(conn: Connection) -> None:
@@ -24,8 +25,15 @@ def _v2_to_v3(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE records ADD COLUMN outcome_unknown BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
+def _v3_to_v4(conn: Connection) -> None:
+    # v4 added the key-prefix index for the console's `key:PREFIX*` filter (see
+    # dialect.create_key_prefix_index). CREATE INDEX reads the table once; on a store of a
+    # million records that is a few seconds, once.
+    create_key_prefix_index(conn)
+
+
 # MIGRATIONS[n] upgrades a store from version n to n + 1.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def read_version(conn: Connection) -> int | None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from sqlalchemy.engine import Connection
 
-from syncops.store.dialect import upsert_add
+from syncops.store.dialect import upsert_add_statement
 from syncops.store.tables import DELIVERED, FAILED, FlowMinute
 
 if TYPE_CHECKING:
@@ -30,14 +30,24 @@ def bucket_column(upper_ms: int) -> str:
     return f"le_{upper_ms}"
 
 
+_KEYS = ["tenant", "flow", "minute"]
+_COUNTERS = ["delivered", "failed", "duplicates", *(f"le_{ms}" for ms in BUCKETS_MS)]
+
+
 def add(store: "Store", conn: Connection, tenant: str, flow: str, now: float, *,
         delivered: int = 0, failed: int = 0, duplicates: int = 0,
         latencies: Mapping[int, int] | None = None) -> None:
-    """Add to this minute's counters for a flow (latencies: {bucket upper ms: deliveries})."""
-    counters = dict(delivered=delivered, failed=failed, duplicates=duplicates,
-                    **{bucket_column(ms): n for ms, n in (latencies or {}).items()})
-    conn.execute(upsert_add(store.engine, M, ["tenant", "flow", "minute"],
-                            dict(tenant=tenant, flow=flow, minute=int(now // 60), **counters), list(counters)))
+    """Add to this minute's counters for a flow (latencies: {bucket upper ms: deliveries}).
+
+    One cached statement adding every counter (zeros included): building and compiling a
+    statement per call cost more than the upsert itself on the delivery hot path.
+    """
+    params: dict[str, Any] = dict.fromkeys(_COUNTERS, 0)
+    params.update(tenant=tenant, flow=flow, minute=int(now // 60), delivered=delivered, failed=failed,
+                  duplicates=duplicates)
+    for ms, n in (latencies or {}).items():
+        params[bucket_column(ms)] += n
+    conn.execute(upsert_add_statement(store.engine.dialect.name, M, _KEYS, _COUNTERS), params)
 
 
 def histogram(row: Any) -> dict[str, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, false, text
+from sqlalchemy import Column, Index, Text, UniqueConstraint, event, false, text
 from sqlmodel import Field, SQLModel
 
 # Lifecycle states, see syncops.store.lifecycle.
@@ -98,6 +98,16 @@ class Record(SQLModel, table=True):
     superseded_by: Optional[int] = None
     resolution: Optional[str] = Field(default=None, sa_column=Column(Text))
     target_ref: Optional[str] = None
+
+
+# The key-prefix index needs a per-dialect column option (COLLATE NOCASE / text_pattern_ops)
+# that SQLAlchemy's Index cannot spell portably: created right after the table (and by the v4
+# migration), see dialect.create_key_prefix_index.
+@event.listens_for(Record.__table__, "after_create")
+def _create_key_prefix_index(_table: object, connection: object, **_kw: object) -> None:
+    from syncops.store.dialect import create_key_prefix_index
+
+    create_key_prefix_index(connection)
 
 
 class Attempt(SQLModel, table=True):
