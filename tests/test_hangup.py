@@ -226,3 +226,49 @@ def test_simulate_stops_on_sighup(spawn) -> None:
     assert child.exited(6.0) == 129
     wait_for(lambda: all(refused(p) for p in ports), 2.0, "simulator ports refuse connections")
     assert "simulated events:" in child.text
+
+
+def test_a_dead_terminal_write_is_dropped_once_reported_and_never_blocks_the_console() -> None:
+    """Textual's output thread would die on EIO and leave the event loop blocked on its queue."""
+    import errno
+
+    from textual.drivers._writer_thread import WriterThread
+
+    from syncops.lifeline import SafeTerminal
+
+    class DeadTty:
+        writes = 0
+
+        def write(self, text: str) -> int:
+            DeadTty.writes += 1
+            raise OSError(errno.EIO, "Input/output error")
+
+        def flush(self) -> None:
+            raise OSError(errno.EIO, "Input/output error")
+
+    lost: list[bool] = []
+    writer = WriterThread(SafeTerminal(DeadTty(), on_lost=lambda: lost.append(True)))  # type: ignore[arg-type]
+    writer.start()
+    done = threading.Event()
+
+    def flood() -> None:  # far more than the writer's bounded queue holds
+        for _ in range(500):
+            writer.write("x")
+        writer.stop()
+        done.set()
+
+    threading.Thread(target=flood, daemon=True).start()
+    assert done.wait(5.0), "writes to a dead terminal blocked"
+    assert lost == [True] and DeadTty.writes == 1
+
+
+def test_a_closed_pty_master_polls_as_hung_up() -> None:
+    from syncops.lifeline import tty_gone
+
+    master, slave = os.openpty()
+    try:
+        assert not tty_gone(slave)
+        os.close(master)
+        assert tty_gone(slave)
+    finally:
+        os.close(slave)
