@@ -46,7 +46,9 @@ class Child:
     terminal, as in tmux or SSH) or with stdout/stderr captured through a pipe."""
 
     def __init__(self, args: list[str], tmp_path: Path, *, pty: bool, controlling: bool = True) -> None:
-        env = dict(os.environ, PYTHONPATH=str(ROOT), TERM="xterm-256color", TMPDIR=str(tmp_path))
+        env = dict(os.environ, PYTHONPATH=str(ROOT), TERM="xterm-256color", TMPDIR=str(tmp_path),
+                   HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"),
+                   XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"))
         self.buf = bytearray()
         self.master: int | None = None
         cmd = [sys.executable, "-m", "syncops", *args]
@@ -83,6 +85,11 @@ class Child:
     @property
     def text(self) -> str:
         return bytes(self.buf).decode(errors="replace")
+
+    @property
+    def screen_text(self) -> str:
+        """What was printed, without the terminal's control sequences."""
+        return re.sub(r"\x1b\[[0-9;?<>=$]*[a-zA-Z~]|\x1b\][^\x07]*\x07", "", self.text)
 
     def drop_link(self) -> None:
         master, self.master = self.master, None
@@ -200,6 +207,21 @@ def test_demo_console_stops_on_sigterm(spawn) -> None:
     os.kill(child.proc.pid, signal.SIGTERM)
     assert child.exited(6.0) == 143
     assert_all_stopped(ports, store)
+
+
+@pytest.mark.parametrize("drop", ["sighup", "link"])
+def test_plain_console_with_its_embedded_engine_leaves_on_a_hang_up(spawn, tmp_path: Path, drop: str) -> None:
+    """`syncops` on a shop PC: the console with the engine embedded, over SSH."""
+    store = tmp_path / "shop.db"
+    child = spawn(["--store", f"sqlite:///{store}", "--config", str(ROOT / "sample_config" / "demo.yaml")],
+                  pty=True)
+    wait_for(lambda: "engine: embedded" in child.screen_text, 8.0, "the console with its engine")
+    if drop == "sighup":
+        os.kill(child.proc.pid, signal.SIGHUP)
+    else:
+        child.drop_link()
+    assert child.exited(6.0) == 129
+    assert store.exists() and not Path(f"{store}-wal").exists()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM])
