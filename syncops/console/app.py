@@ -181,12 +181,12 @@ class SyncopsConsole(App[int]):
         (engine stopped, store closed), and never linger if the shutdown itself gets stuck."""
         import asyncio
 
-        self._loop = asyncio.get_running_loop()
+        self._hangup_loop = asyncio.get_running_loop()
         if self.is_headless:
             return
         for signum in stop_signals():
             try:
-                self._loop.add_signal_handler(signum, self.hangup, exit_code_for(signum))
+                self._hangup_loop.add_signal_handler(signum, self.hangup, exit_code_for(signum))
             except (RuntimeError, NotImplementedError, ValueError):
                 pass
 
@@ -212,7 +212,7 @@ class SyncopsConsole(App[int]):
         """From the driver's threads: the tty answered EIO."""
         if not self.is_headless:
             arm_deadline(HANGUP)
-        loop = getattr(self, "_loop", None)
+        loop = getattr(self, "_hangup_loop", None)
         if loop is not None and not loop.is_closed():
             try:
                 loop.call_soon_threadsafe(self.terminal_lost)
