@@ -30,10 +30,12 @@ from syncops.console.screens.exceptions import ExceptionsScreen
 from syncops.console.screens.flows import FlowsScreen
 from syncops.console.screens.mappings import MappingsScreen
 from syncops.console.widgets.header import HeaderState
+from syncops.lifeline import HANGUP, arm_deadline, exit_code_for, stop_signals, tty_gone
 from syncops.services.actor import Actor
 from syncops.store.db import Store
 
 T = TypeVar("T")
+TTY_CHECK_EVERY = 0.5  # seconds; a poll() on stdin, cheap
 
 class SyncopsConsole(App[int]):
     CSS_PATH = "console.tcss"
@@ -174,7 +176,7 @@ class SyncopsConsole(App[int]):
             self.run_worker(self._start_engine(), group="engine", exit_on_error=False)
         await self.switch_mode("dashboard")
         if self.watch_tty and not self.is_headless:
-            self.set_interval(5.0, self._check_tty, name="tty-watchdog")
+            self.set_interval(TTY_CHECK_EVERY, self._check_tty, name="tty-watchdog")
 
     async def _start_engine(self) -> None:
         try:
@@ -192,27 +194,58 @@ class SyncopsConsole(App[int]):
                 pass
 
     def _install_hangup_handler(self) -> None:
-        """A dropped SSH session sends SIGHUP: leave cleanly (engine stopped, store closed)."""
-        if self.is_headless or not hasattr(signal, "SIGHUP"):
+        """A dropped SSH session sends SIGHUP, a service manager SIGTERM: leave cleanly
+        (engine stopped, store closed), and never linger if the shutdown itself gets stuck."""
+        import asyncio
+
+        self._hangup_loop = asyncio.get_running_loop()
+        if self.is_headless:
             return
+        for signum in stop_signals():
+            try:
+                self._hangup_loop.add_signal_handler(signum, self.hangup, exit_code_for(signum))
+            except (RuntimeError, NotImplementedError, ValueError):
+                pass
+
+    def get_driver_class(self) -> Any:
+        driver = super().get_driver_class()
         try:
-            import asyncio
+            from textual.drivers.linux_driver import LinuxDriver
 
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.hangup)
-        except (RuntimeError, NotImplementedError, ValueError):
-            pass
+            from syncops.console.terminal import GuardedLinuxDriver
+        except ImportError:  # Windows
+            return driver
+        return GuardedLinuxDriver if driver is LinuxDriver else driver
 
-    def hangup(self) -> None:
-        self.exit(return_code=129)
+    def hangup(self, code: int = HANGUP) -> None:
+        if not self.is_headless:  # a real terminal session: this process ends, stuck or not
+            arm_deadline(code)
+        self.exit(return_code=code)
+
+    def terminal_lost(self) -> None:
+        self.hangup(HANGUP)
+
+    def terminal_lost_threadsafe(self) -> None:
+        """From the driver's threads: the tty answered EIO."""
+        if not self.is_headless:
+            arm_deadline(HANGUP)
+        loop = getattr(self, "_hangup_loop", None)
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self.terminal_lost)
+            except RuntimeError:  # the loop is closing anyway
+                pass
 
     def _check_tty(self) -> None:
-        # Some SSH drops close the pty without SIGHUP reaching us (nohup, tmux detach races).
+        # Some SSH drops close the pty without SIGHUP reaching us (nohup, tmux detach races):
+        # stdin then polls as hung up (or stops being a tty).
         try:
-            alive = os.isatty(sys.__stdin__.fileno())
+            fds = [sys.__stdin__.fileno(), sys.__stderr__.fileno()]
+            alive = os.isatty(fds[0]) and not tty_gone(*fds)
         except (OSError, ValueError, AttributeError):
             alive = False
         if not alive:
-            self.exit(return_code=129)
+            self.terminal_lost()
 
     # --- background work ------------------------------------------------------------------
 

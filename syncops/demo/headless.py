@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from syncops.lifeline import HANGUP, arm_deadline, exit_code_for, say, stop_signals
+
 PROGRESS_EVERY = 5.0  # seconds between progress lines on stderr
 
 
@@ -64,17 +66,16 @@ def run_headless(config: Any = None, seconds: float = 20.0, *, store_url: str | 
     # and warn about it on stderr, which would only clutter the summary.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     summary = asyncio.run(_run(config, seconds, store_url, profile, seed,
-                               progress if progress is not None else (None if as_json else sys.stderr)))
+                               progress if progress is not None else (None if as_json else sys.stderr),
+                               progress if progress is not None else sys.stderr))
     out = stream if stream is not None else sys.stdout
-    if as_json:
-        print(json.dumps(summary, indent=2, default=str), file=out)
-    else:
-        print(render(summary), file=out)
+    # After a hang-up stdout may be a dead terminal: the store is closed and kept either way.
+    say(json.dumps(summary, indent=2, default=str) if as_json else render(summary), out)
     return summary
 
 
 async def _run(config: Any, seconds: float, store_url: str, profile: str, seed: int,
-               progress: TextIO | None) -> dict[str, Any]:
+               progress: TextIO | None, banner: TextIO | None = None) -> dict[str, Any]:
     from syncops.engine.events import EventLog
     from syncops.engine.runtime import Engine
     from syncops.simulator.world import World
@@ -89,18 +90,28 @@ async def _run(config: Any, seconds: float, store_url: str, profile: str, seed: 
                         **world.profile.engine)
         await engine.start()
         started = time.monotonic()
+        activity = asyncio.create_task(world.run(seconds=seconds))
+        stop = StopOnSignal(activity)
         try:
-            activity = asyncio.create_task(world.run(seconds=seconds))
+            if banner is not None:
+                say(f"demo store: {store_url}\nsimulator: " + "  ".join(
+                    f"{name} {url}" for name, url in world.urls.items()), banner)
             while not activity.done():
                 await asyncio.wait([activity], timeout=PROGRESS_EVERY)
                 if progress is not None and not activity.done():
-                    _progress(progress, time.monotonic() - started, engine)
-            activity.result()
-            await _reconcile(engine, config)
+                    if not _progress(progress, time.monotonic() - started, engine):
+                        stop.terminal_lost()
+            if stop.code is None:
+                activity.result()
+                await _reconcile(engine, config)
         finally:
+            stop.close()
             await engine.stop()
         elapsed = time.monotonic() - started
-        return summarize(store, config, engine, world, elapsed, store_url)
+        summary = summarize(store, config, engine, world, elapsed, store_url)
+        summary["stopped_by"] = stop.reason
+        summary["exit_code"] = stop.code or 0
+        return summary
     finally:
         world.stop()
         store.close()
@@ -115,13 +126,45 @@ async def _reconcile(engine: Any, config: Any) -> None:
             pass  # the summary then shows no (or an older) reconciliation for the tenant
 
 
-def _progress(stream: TextIO, elapsed: float, engine: Any) -> None:
+def _progress(stream: TextIO, elapsed: float, engine: Any) -> bool:
+    """One progress line; False when the terminal it goes to is gone (EIO, a closed pipe)."""
     failed = sum(engine.failed_by_category.values())
-    try:
-        print(f"  {elapsed:4.0f}s  delivered {sum(engine.delivered.values())}  failed attempts {failed}",
-              file=stream, flush=True)
-    except (BrokenPipeError, ValueError):
-        pass
+    return say(f"  {elapsed:4.0f}s  delivered {sum(engine.delivered.values())}  failed attempts {failed}",
+               stream)
+
+
+class StopOnSignal:
+    """SIGHUP/SIGTERM (or a lost terminal) end `task` early, so the normal shutdown runs:
+    engine stopped, simulator servers closed, store closed. `code` is the exit code to use."""
+
+    def __init__(self, task: asyncio.Task) -> None:
+        import signal
+
+        self.task = task
+        self.code: int | None = None
+        self.reason: str | None = None
+        self._loop = asyncio.get_running_loop()
+        self._installed: list[int] = []
+        for signum in stop_signals():
+            try:
+                self._loop.add_signal_handler(signum, self._stop, exit_code_for(signum),
+                                              signal.Signals(signum).name)
+                self._installed.append(signum)
+            except (RuntimeError, NotImplementedError, ValueError):  # not the main thread
+                pass
+
+    def _stop(self, code: int, reason: str) -> None:
+        if self.code is None:
+            self.code, self.reason = code, reason
+            arm_deadline(code)
+            self.task.cancel()
+
+    def terminal_lost(self) -> None:
+        self._stop(HANGUP, "lost terminal")
+
+    def close(self) -> None:
+        for signum in self._installed:
+            self._loop.remove_signal_handler(signum)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -199,6 +242,8 @@ def render(s: dict[str, Any]) -> str:
     for name, f in s["flows"].items():
         lines.append(f"  {name:<{width}}  {f['delivered']:>9}  {f['failed']:>6}  {f['retry_wait']:>5}  "
                      f"{secs(f['p50_latency_s']):>7}  {secs(f['p95_latency_s']):>7}")
+    if s.get("stopped_by"):
+        lines += ["", f"stopped early by {s['stopped_by']}."]
     lines += ["", "latency = source change to target applied.",
               f"store: {s['store']}", f"  {s['status_command']}"]
     return "\n".join(lines)
@@ -235,13 +280,27 @@ def simulate(config: Any = None, *, profile: str = "demo", seconds: float | None
                                            events is not None and f"{events} events") if x) + "."),
               file=out, flush=True)
         try:
-            asyncio.run(world.run(seconds=seconds, events=events))
+            stopped = asyncio.run(_serve(world, seconds, events))
         except KeyboardInterrupt:
-            pass
-        print(f"simulated events: {dict(world.activity.counts)}", file=out)
-        return {"urls": world.urls, "activity": dict(world.activity.counts)}
+            stopped = None
+        say(f"simulated events: {dict(world.activity.counts)}", out)
+        return {"urls": world.urls, "activity": dict(world.activity.counts),
+                "stopped_by": stopped.reason if stopped else None, "exit_code": (stopped.code or 0) if stopped else 0}
     finally:
         world.stop()
+
+
+async def _serve(world: Any, seconds: float | None, events: int | None = None) -> StopOnSignal:
+    activity = asyncio.create_task(world.run(seconds=seconds, events=events))
+    stop = StopOnSignal(activity)
+    try:
+        await asyncio.gather(activity, return_exceptions=stop.code is not None)
+    except asyncio.CancelledError:
+        if stop.code is None:
+            raise
+    finally:
+        stop.close()
+    return stop
 
 
 # ---------------------------------------------------------------------- CLI entry points
@@ -254,21 +313,22 @@ def main_demo_headless(args: argparse.Namespace) -> int:
     from syncops.cli.errors import CliError
 
     try:
-        run_headless(_config_arg(args), float(getattr(args, "seconds", None) or 20.0),
-                     store_url=getattr(args, "store", None) or None, as_json=bool(getattr(args, "json", False)),
-                     profile=getattr(args, "profile", None) or "demo")
+        summary = run_headless(_config_arg(args), float(getattr(args, "seconds", None) or 20.0),
+                               store_url=getattr(args, "store", None) or None,
+                               as_json=bool(getattr(args, "json", False)),
+                               profile=getattr(args, "profile", None) or "demo")
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    return 0
+    return int(summary.get("exit_code") or 0)
 
 
 def main_simulate(args: argparse.Namespace) -> int:
     from syncops.cli.errors import CliError
 
     try:
-        simulate(_config_arg(args), profile=getattr(args, "profile", None) or "demo",
-                 seconds=getattr(args, "seconds", None), seed=getattr(args, "seed", None) or 7,
-                 faults=getattr(args, "faults", None), events=getattr(args, "events", None))
+        result = simulate(_config_arg(args), profile=getattr(args, "profile", None) or "demo",
+                          seconds=getattr(args, "seconds", None), seed=getattr(args, "seed", None) or 7,
+                          faults=getattr(args, "faults", None), events=getattr(args, "events", None))
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    return 0
+    return int(result.get("exit_code") or 0)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
+
+from syncops.lifeline import say
 
 
 class DemoRuntime:
@@ -26,11 +27,14 @@ class DemoRuntime:
         self._activity = asyncio.create_task(self.world.run())
 
     async def stop(self) -> None:
-        if self._activity is not None:
-            self._activity.cancel()
-            await asyncio.gather(self._activity, return_exceptions=True)
-        await self.engine.stop(deadline=5.0)
-        self.world.stop()
+        # The simulator's servers go down even if the engine's stop fails: they hold the ports.
+        try:
+            if self._activity is not None:
+                self._activity.cancel()
+                await asyncio.gather(self._activity, return_exceptions=True)
+            await self.engine.stop(deadline=5.0)
+        finally:
+            self.world.stop()
 
 
 def engine_log(store_url: str) -> Any:
@@ -61,7 +65,13 @@ def main_demo_console(args: argparse.Namespace) -> int:
         engine = Engine(ctx.config, ctx.store, log=log, mode="embedded", **world.profile.engine)
         return DemoRuntime(world, engine)
 
-    code = console.run(args, engine_factory=factory)
-    print(f"demo store: {args.store}\nengine log: {log_path}\n"
-          f"look again with: syncops status --store {args.store} --config {args.config}", file=sys.stderr)
+    where = (f"demo store: {args.store}\nengine log: {log_path}\n"
+             f"look again with: syncops status --store {args.store} --config {args.config}")
+    # Before the console takes the screen (it returns to this text when it exits), and again
+    # at exit: after a dropped link the second print has no terminal to go to.
+    say(where)
+    try:
+        code = console.run(args, engine_factory=factory)
+    finally:
+        say(where)
     return code
