@@ -94,3 +94,18 @@ def test_cli_entry_points_take_argparse_namespaces(capsys: Any) -> None:
     args = argparse.Namespace(config=None, store=None, seconds=0.3, json=False, profile="calm")
     assert main_simulate(args) == 0
     assert "bella-boutique/web (shopify)" in capsys.readouterr().out
+
+
+def test_the_summary_follows_the_money_into_the_erp(demo: tuple[dict[str, Any], str]) -> None:
+    """Per tenant, what the ERP itself holds, read from the simulated Odoo: orders in their
+    intended states (confirmed or locked, never left as quotations), and the reconciliation."""
+    summary, _ = demo
+    erp = summary["erp"]["acme-outdoor"]
+    assert set(erp) == {"orders_by_state", "credit_notes_posted", "payments_posted", "payouts_posted",
+                        "restock_pickings_done"}
+    assert sum(erp["orders_by_state"].values()) >= 1
+    assert set(erp["orders_by_state"]) <= {"sale", "done", "cancel", "draft"}
+    assert erp["orders_by_state"].get("draft", 0) < sum(erp["orders_by_state"].values())
+    assert erp["payments_posted"] >= 1
+    assert "checked" in summary["reconciliation"]["acme-outdoor"]
+    assert "acme-outdoor ERP: orders by state:" in render(summary)

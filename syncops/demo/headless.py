@@ -218,7 +218,28 @@ def summarize(store: Any, config: Any, engine: Any, world: Any, elapsed: float, 
         "status_command": status_command(store_url, config),
         "reconciliation": {t: {k: run.get(k) for k in ("checked", "drifted", "in_transit", "worst", "errors")}
                            for t, run in sorted(last_runs(store).items())},
+        "erp": money_trail(world),
     }
+
+
+def money_trail(world: Any) -> dict[str, Any]:
+    """Per tenant, what its simulated ERP now holds: orders by state, posted credit notes,
+    payments, payouts posted as journal entries, restock pickings (read from the vendor itself)."""
+    from collections import Counter
+
+    out: dict[str, Any] = {}
+    for key, state in world.state().items():
+        if "journal_entries" not in state:
+            continue  # not an ERP
+        tenant = key.split("/", 1)[0]
+        out[tenant] = {
+            "orders_by_state": dict(Counter(o["state"] for o in state["orders"])),
+            "credit_notes_posted": sum(1 for c in state["credit_notes"] if c["state"] == "posted"),
+            "payments_posted": sum(1 for p in state["payments"] if p["state"] == "posted"),
+            "payouts_posted": sum(1 for j in state["journal_entries"] if j["state"] == "posted"),
+            "restock_pickings_done": sum(1 for p in state["pickings"] if p["state"] == "done"),
+        }
+    return out
 
 
 def render(s: dict[str, Any]) -> str:
@@ -242,6 +263,13 @@ def render(s: dict[str, Any]) -> str:
     for name, f in s["flows"].items():
         lines.append(f"  {name:<{width}}  {f['delivered']:>9}  {f['failed']:>6}  {f['retry_wait']:>5}  "
                      f"{secs(f['p50_latency_s']):>7}  {secs(f['p95_latency_s']):>7}")
+    for tenant, erp in s.get("erp", {}).items():
+        states = ", ".join(f"{k} {v}" for k, v in sorted(erp["orders_by_state"].items())) or "none"
+        lines += ["", f"{tenant} ERP: orders by state: {states}; credit notes posted {erp['credit_notes_posted']}; "
+                      f"payments posted {erp['payments_posted']}; payouts posted {erp['payouts_posted']}; "
+                      f"restocks {erp['restock_pickings_done']}"]
+    for tenant, rec in s.get("reconciliation", {}).items():
+        lines.append(f"{tenant} reconciliation: {rec.get('drifted') or 0} drifted / {rec.get('checked') or 0} checked")
     if s.get("stopped_by"):
         lines += ["", f"stopped early by {s['stopped_by']}."]
     lines += ["", "latency = source change to target applied.",

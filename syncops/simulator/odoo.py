@@ -1010,5 +1010,14 @@ class OdooApp:
                                   "amount_total": m["amount_total"],
                                   "lines": lines(m["invoice_line_ids"] or [], "account.move.line", "quantity")}
                                  for m in t["account.move"].values() if m["move_type"] == "out_refund"],
-                "payouts": [],  # the simulated ERP books no payouts (no connector reads them yet)
+                # Payouts arrive as journal entries (ref = the payout id).
+                "journal_entries": [{"id": m["id"], "name": m["name"], "ref": m["ref"], "state": m["state"],
+                                     "lines": [{"account": ln["account_code"], "debit": ln.get("debit"),
+                                                "credit": ln.get("credit")} for ln in m["lines"]]}
+                                    for m in odoo_ledger.journal_entries(self)],
+                "payments": [{"id": p["id"], "memo": p["memo"], "amount": p["amount"], "state": p["state"]}
+                             for p in t["account.payment"].values()],
+                "pickings": [{"id": p["id"], "name": p["name"], "origin": p["origin"], "state": p["state"]}
+                             for p in t["stock.picking"].values()],
+                "payouts": [],  # an ERP holds no payouts; they are the journal entries above
             }
