@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     _json(p)
 
     # reconcile
-    rc = sub.add_parser("reconcile", help="check that the systems agree: inventory levels",
+    rc = sub.add_parser("reconcile", help="check that the systems agree: inventory, orders, returns, settlements",
                         description="Check that the systems a flow feeds hold what its source holds.")
     rcs = rc.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
     p = _cmd(rcs, "inventory", "compare on-hand per SKU@location between each inventory flow's source and "
@@ -177,6 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
              "Exit: 0 no drift, 1 drift found, 2 some flow could not be read, 3 config/store unusable.")
     p.add_argument("--tenant", help="only this tenant (default: every tenant with an inventory flow)")
     _json(p)
+    for what, means in (("orders", "each delivered order is in the ERP once, in the state its mapped status "
+                                   "means"),
+                        ("returns", "each delivered refund is one posted credit note in the ERP"),
+                        ("settlements", "each delivered payout is one posted journal entry whose postings, "
+                                        "account by account, are the payout's")):
+        p = _cmd(rcs, what, f"check that {means}", f"reconcile:{what}",
+                 description=f"Check that {means}. Only keys whose newest record is delivered are judged.\n"
+                 "Differences are reported, not changed.\n"
+                 "Exit: 0 all agree, 1 differences found, 2 some flow could not be read, 3 config/store unusable.")
+        p.add_argument("--tenant", help="only this tenant")
+        _json(p)
 
     # audit
     au = sub.add_parser("audit", help="the operator action log", description="The operator action log.")

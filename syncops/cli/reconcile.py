@@ -1,4 +1,7 @@
-"""`syncops reconcile inventory`: compare each inventory flow's target with its source now.
+"""`syncops reconcile inventory|orders|returns|settlements`: do the systems agree now?
+
+inventory compares each inventory flow's target with its source; the others compare what the
+ERP holds with what syncops delivered (syncops.services.reconcile_documents).
 
 Exit codes: 0 every checked level agrees, 1 drift found (recorded as `drift` records),
 2 some flow could not be checked (a level read failed; drifts found elsewhere are still
@@ -59,37 +62,9 @@ def _tenants(config: Any, only: str | None) -> list[Any]:
 
 
 async def _run(ctx: Any, tenants: list[Any]) -> list[Any]:
-    from syncops.connectors.credentials import KeyringUnavailable, MissingSecret
-    from syncops.connectors.errors import DeliveryError
-    from syncops.engine.connections import build_connector
-    from syncops.services.mappings import effective_maps
     from syncops.services.reconcile import reconcile_tenant
-    from syncops.store.categories import Category
 
-    results = []
-    for tenant in tenants:
-        built: dict[str, Any] = {}
-
-        def connector(name: str, tenant: Any = tenant, built: dict[str, Any] = built) -> Any:
-            if name not in built:
-                try:
-                    built[name] = build_connector(tenant.name, tenant.endpoints[name], url_overrides={},
-                                                  clock=ctx.store.clock)
-                except (MissingSecret, KeyringUnavailable) as exc:
-                    # No secret for one endpoint: its flows are unchecked, the others still run.
-                    raise DeliveryError(Category.AUTH, str(exc)) from None
-            return built[name]
-
-        maps = await asyncio.to_thread(effective_maps, ctx.store, tenant.name, tenant.mappings)
-        try:
-            results.append(await reconcile_tenant(ctx.store, tenant, connector, maps))
-        finally:
-            for c in built.values():
-                try:
-                    await c.aclose()
-                except (DeliveryError, OSError):
-                    pass
-    return results
+    return [r for _, r in await _with_connectors(ctx, tenants, reconcile_tenant)]
 
 
 def _print(results: list[Any]) -> None:
@@ -111,3 +86,89 @@ def _print(results: list[Any]) -> None:
                       f" -> record #{d.record_id} (`syncops records retry {d.record_id}` pushes the correction)")
             if f.error:
                 print(f"NOT CHECKED {r.tenant}/{f.flow}: {f.error}")
+
+
+def _documents(args: argparse.Namespace, what: str) -> int:
+    from syncops.cli.context import open_context
+    from syncops.cli.errors import CliError
+    from syncops.config.errors import ConfigError
+    from syncops.services.reconcile_documents import ENTITIES, as_dict, document_flows, reconcile_documents
+    from syncops.store.db import StoreError
+
+    ctx = None
+    try:
+        ctx = open_context(args, config_required=True)
+        config = ctx.config
+        if args.tenant is not None and args.tenant not in config.tenants:
+            raise CliError(f"tenant {args.tenant!r} is not in the config; tenants: {', '.join(config.tenants)}")
+        tenants = [t for t in config.tenants.values()
+                   if (args.tenant in (None, t.name)) and document_flows(t, ENTITIES[what])]
+        results = asyncio.run(_with_connectors(ctx, tenants, lambda store, t, conn, maps: reconcile_documents(
+            store, t, conn, maps, what)))
+    except (ConfigError, StoreError, CliError) as exc:
+        print(f"syncops: {' '.join(str(exc).split())}", file=sys.stderr)
+        return UNUSABLE
+    finally:
+        if ctx is not None:
+            ctx.store.close()
+    flows = [(t, f) for t, fl in results for f in fl]
+    code = DRIFT if any(f.differences for _, f in flows) else NO_DRIFT
+    if any(f.error for _, f in flows):
+        code = INCOMPLETE
+    if args.json:
+        emit_json({"exit_code": code, "what": what,
+                   "flows": [{"tenant": t} | as_dict(f) for t, f in flows]})
+        return code
+    table(["TENANT", "FLOW", "CHECKED", "DIFFERENT", "IN FLIGHT"],
+          [(t, f.flow, f.checked, len(f.differences), f.in_transit) for t, f in flows])
+    for t, f in flows:
+        for d in f.differences:
+            print(f"{d.problem.upper()} {t}/{f.flow} {d.key}: {d.detail} (`syncops records show {d.record_id}`)")
+        if f.error:
+            print(f"NOT CHECKED {t}/{f.flow}: {f.error}")
+    return code
+
+
+async def _with_connectors(ctx: Any, tenants: list[Any], check: Any) -> list[tuple[str, Any]]:
+    """Run `check(store, tenant, connector, maps)` per tenant with connectors built on demand."""
+    from syncops.connectors.credentials import KeyringUnavailable, MissingSecret
+    from syncops.connectors.errors import DeliveryError
+    from syncops.engine.connections import build_connector
+    from syncops.services.mappings import effective_maps
+    from syncops.store.categories import Category
+
+    out = []
+    for tenant in tenants:
+        built: dict[str, Any] = {}
+
+        def connector(name: str, tenant: Any = tenant, built: dict[str, Any] = built) -> Any:
+            if name not in built:
+                try:
+                    built[name] = build_connector(tenant.name, tenant.endpoints[name], url_overrides={},
+                                                  clock=ctx.store.clock)
+                except (MissingSecret, KeyringUnavailable) as exc:
+                    raise DeliveryError(Category.AUTH, str(exc)) from None
+            return built[name]
+
+        maps = await asyncio.to_thread(effective_maps, ctx.store, tenant.name, tenant.mappings)
+        try:
+            out.append((tenant.name, await check(ctx.store, tenant, connector, maps)))
+        finally:
+            for c in built.values():
+                try:
+                    await c.aclose()
+                except (DeliveryError, OSError):
+                    pass
+    return out
+
+
+def orders(args: argparse.Namespace) -> int:
+    return _documents(args, "orders")
+
+
+def returns(args: argparse.Namespace) -> int:
+    return _documents(args, "returns")
+
+
+def settlements(args: argparse.Namespace) -> int:
+    return _documents(args, "settlements")

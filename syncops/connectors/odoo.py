@@ -279,6 +279,10 @@ class OdooConnector:
         from syncops.connectors.odoo_levels import read_levels  # reconciliation only; see that module
         return await read_levels(self, pairs)
 
+    async def read_documents(self, entity: str, refs: set[str]) -> dict[str, dict[str, Any]]:
+        from syncops.connectors.odoo_audit import read_documents  # reconciliation only; see that module
+        return await read_documents(self, entity, refs)
+
     # ------------------------------------------------------------------ pull
 
     @staticmethod
