@@ -22,7 +22,7 @@ import httpx
 from pydantic import ValidationError
 
 from syncops.connectors import odoo_documents as documents
-from syncops.connectors import signals
+from syncops.connectors import odoo_types, signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
 from syncops.connectors.odoo_journal import push_settlements
@@ -187,14 +187,32 @@ class OdooConnector:
         if not isinstance(rows, list) or not all(isinstance(r, dict) and "id" in r for r in rows):
             raise signals.malformed("Odoo", f"{model}/search_read returned rows that are not objects with an id",
                                     status=200, excerpt=_excerpt(json.dumps(rows, default=str)))
+        for row in rows:
+            wrong = odoo_types.problem(row, fields)
+            if wrong:
+                raise signals.malformed("Odoo", f"{model}/search_read: {wrong}", status=200,
+                                        excerpt=_excerpt(json.dumps(row, default=str)))
         return rows
 
     async def _create(self, model: str, vals_list: list[dict[str, Any]]) -> list[int]:
         ids = await self._call(model, "create", vals_list=vals_list)
-        if not isinstance(ids, list) or len(ids) != len(vals_list) or not all(isinstance(i, int) for i in ids):
-            raise DeliveryError(Category.UNKNOWN, f"Odoo {model}/create returned an unexpected shape",
-                                status=200, response_excerpt=_excerpt(json.dumps(ids)))
+        if not isinstance(ids, list) or len(ids) != len(vals_list) or not all(type(i) is int for i in ids):
+            # Created, but we cannot tell which ids: the duplicate guard resolves it on the retry.
+            raise signals.malformed("Odoo", f"{model}/create did not answer one id per record", status=200,
+                                    excerpt=_excerpt(json.dumps(ids, default=str)), applied_if_write=True)
         return ids
+
+    async def _read(self, model: str, ids: list[int], fields: list[str]) -> list[dict[str, Any]]:
+        rows = await self._call(model, "read", ids=ids, fields=fields)
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise signals.malformed("Odoo", f"{model}/read did not answer a list of records", status=200,
+                                    excerpt=_excerpt(json.dumps(rows, default=str)))
+        for row in rows:
+            wrong = odoo_types.problem(row, fields)
+            if wrong:
+                raise signals.malformed("Odoo", f"{model}/read: {wrong}", status=200,
+                                        excerpt=_excerpt(json.dumps(row, default=str)))
+        return rows
 
     async def _create_isolating(self, model: str, batch: list[tuple[int, dict[str, Any]]]
                                 ) -> dict[int, int | DeliveryError]:
@@ -344,7 +362,7 @@ class OdooConnector:
         product_ids = sorted({r["product_id"][0] for r in rows if r.get("product_id")})
         skus: dict[int, str] = {}
         if product_ids:
-            products = await self._call("product.product", "read", ids=product_ids, fields=["default_code"])
+            products = await self._read("product.product", product_ids, ["default_code"])
             skus = {p["id"]: p["default_code"] for p in products if p.get("default_code")}
         changes = []
         for row in rows:

@@ -41,12 +41,12 @@ async def _postings(conn: "OdooConnector", found: dict[str, dict[str, Any]]) -> 
     line_ids = sorted({i for doc in found.values() for i in doc["_lines"]})
     lines: dict[int, dict[str, Any]] = {}
     for start in range(0, len(line_ids), CHUNK):
-        for row in await conn._call("account.move.line", "read", ids=line_ids[start:start + CHUNK],
-                                    fields=["id", "account_id", "debit", "credit"]):
+        for row in await conn._read("account.move.line", line_ids[start:start + CHUNK],
+                                    ["id", "account_id", "debit", "credit"]):
             lines[row["id"]] = row
     account_ids = sorted({row["account_id"][0] for row in lines.values() if row.get("account_id")})
-    codes = {row["id"]: row["code"] for row in await conn._call(
-        "account.account", "read", ids=account_ids, fields=["id", "code"])} if account_ids else {}
+    codes = {row["id"]: row["code"] for row in await conn._read(
+        "account.account", account_ids, ["id", "code"])} if account_ids else {}
     for doc in found.values():
         postings: dict[str, Decimal] = {}
         for i in doc["_lines"]:

@@ -172,9 +172,8 @@ async def _follow_edits(conn: Any, items: list[Any], rows: dict[int, dict[str, A
     line_ids = [lid for it in items for lid in rows[it.doc_id]["order_line"] or []]
     current: dict[int, dict[str, Any]] = {}
     if line_ids:
-        current = {r["id"]: r for r in await conn._call(
-            "sale.order.line", "read", ids=line_ids,
-            fields=["id", "product_id", "product_uom_qty", "price_unit", "discount"])}
+        current = {r["id"]: r for r in await conn._read(
+            "sale.order.line", line_ids, ["id", "product_id", "product_uom_qty", "price_unit", "discount"])}
     for it in items:
         row = rows[it.doc_id]
         have = sorted(_line_key(current[i]["product_id"], current[i]["product_uom_qty"], current[i]["price_unit"],

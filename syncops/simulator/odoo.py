@@ -726,6 +726,9 @@ class OdooApp:
                 out[name] = list(value or [])
             elif field.kind == "float":
                 out[name] = float(value or 0.0)
+            elif name == "product_tmpl_id":
+                # A many2one in real Odoo (product.template, not modelled here): [id, name].
+                out[name] = [value, rec.get("name") or ""] if value else False
             elif field.kind == "int":
                 out[name] = value if value is not None else False
             elif value is None:
