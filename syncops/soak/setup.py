@@ -17,9 +17,11 @@ CONFIG = """\
 tenants:
   soak:
     endpoints:
-      pos: {kind: square, base_url: simulator, credential: simulator}
-      web: {kind: shopify, base_url: simulator, credential: simulator}
-      erp: {kind: odoo, base_url: simulator, credential: simulator, options: {database: soak}}
+      # max_wait: a garbage Retry-After is clamped to this ceiling (15m by default); the soak keeps
+      # it short so that its drain judges what the engine did, not how long the ceiling is.
+      pos: {kind: square, base_url: simulator, credential: simulator, options: {max_wait: 3s}}
+      web: {kind: shopify, base_url: simulator, credential: simulator, options: {max_wait: 3s}}
+      erp: {kind: odoo, base_url: simulator, credential: simulator, options: {database: soak, max_wait: 3s}}
     maps:
       sku:
         TSHIRT-RED-M: TSHIRT-RED-M
