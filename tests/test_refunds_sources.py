@@ -125,3 +125,30 @@ def test_shopify_restock_types_follow_the_schema():
     from syncops.connectors.shopify_refunds import RESTOCKING
 
     assert RESTOCKING == {"RETURN": True, "CANCEL": True, "LEGACY_RESTOCK": True, "NO_RESTOCK": False}
+
+
+# ---------------------------------------------------------------- BigCommerce
+
+
+def test_bigcommerce_refunds_become_returns_without_restock():
+    from syncops.connectors.bigcommerce import BigCommerceConnector
+    from syncops.simulator.bigcommerce import BigCommerceApp
+
+    clock = FakeClock(T0)
+    app = BigCommerceApp(Faults(clock=clock), clock, store_hash="abc123")
+    sku = next(v["sku"] for v in app.variants.values())
+    with SimServer(app) as server:
+        oid = app.place_order([(sku, 3, "10.00")])
+        before = app.stock_level(sku, next(iter(app.locations)))
+        clock.now += 30
+        rid = app.refund_order(oid, [(sku, 2)])
+        assert app.stock_level(sku, next(iter(app.locations))) == before  # the refund API moves no stock
+        make = lambda: BigCommerceConnector(f"{server.url}/stores/abc123", "tok", clock=clock,
+                                            options={"order_location": "web"})
+        changes, cursor = pull(make, "return")
+        again, _ = pull(make, "return", cursor)
+    [change] = changes
+    got, model = lines(change.payload)
+    assert got == [(sku, 2, False, Decimal("21.66"))]  # 2 x (10.00 + 0.83 tax at 8.25%)
+    assert model.return_number == f"{oid}-R{rid}" and model.order_number == str(oid) and model.refund_method == "braintree"
+    assert [c.idempotency_key for c in again] == [change.idempotency_key]  # inclusive re-read, same key
