@@ -50,7 +50,7 @@ class Profile:
 
 
 _WEIGHTS = {"sale": 0.42, "return": 0.07, "restock": 0.10, "web_order": 0.22, "price_change": 0.08,
-            "order_edit": 0.04, "web_refund": 0.04}
+            "order_edit": 0.04, "web_refund": 0.06}
 
 PROFILES: dict[str, Profile] = {
     # A few events per second with every kind of trouble: deliveries plus mapping, validation,
