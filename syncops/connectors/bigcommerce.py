@@ -123,7 +123,7 @@ def classify(resp: httpx.Response, what: str, secret: str = "", ceiling: float =
 
 class BigCommerceConnector:
     kind = "bigcommerce"
-    pull_entities = frozenset({"order"})
+    pull_entities = frozenset({"order", "return"})
     push_entities = frozenset({"inventory", "price"})
     # One push is one variant batch call at most; stock batches could be 2000 but the Connector
     # protocol has one limit per connector.
@@ -211,6 +211,9 @@ class BigCommerceConnector:
         raise DeliveryError(Category.VALIDATION, f"the BigCommerce connector cannot push {entity!r}")
 
     async def pull(self, entity: str, cursor: str | None, limit: int) -> PullPage:
+        if entity == "return":  # orders v3 refunds, see bigcommerce_refunds.py
+            from syncops.connectors.bigcommerce_refunds import pull_returns
+            return await pull_returns(self, cursor, limit)
         if entity != "order":
             raise DeliveryError(Category.VALIDATION, f"the BigCommerce connector cannot pull {entity!r}")
         return await self._pull_orders(cursor, limit)

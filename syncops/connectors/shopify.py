@@ -20,6 +20,7 @@ import httpx
 from syncops.connectors import signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
+from syncops.connectors.shopify_refunds import pull_returns
 from syncops.connectors.shopify_orders import ORDERS_QUERY, OrdersCursor, epoch, later, to_sales_order
 from syncops.connectors.shopify_payouts import pull_settlements
 from syncops.connectors.shopify_transport import DEFAULT_VERSION, ShopifyTransport
@@ -172,7 +173,7 @@ def _levels_of(node: Any) -> list[tuple[str, int]]:
 
 class ShopifyConnector:
     kind = "shopify"
-    pull_entities = frozenset({"order", "settlement"})
+    pull_entities = frozenset({"order", "return", "settlement"})
     push_entities = frozenset({"inventory", "price"})
     max_batch = MAX_BATCH
 
@@ -187,6 +188,7 @@ class ShopifyConnector:
         self._skus: dict[str, _Sku] = {}
         self._locations: dict[str, str] = {}  # name -> gid
         self._currency: str | None = None
+        self.warnings: list[str] = []  # objects skipped as having no canonical form
 
     # ------------------------------------------------------------------ protocol
 
@@ -205,6 +207,8 @@ class ShopifyConnector:
     async def pull(self, entity: str, cursor: str | None, limit: int) -> PullPage:
         if entity == "settlement":  # Shopify Payments payouts, see shopify_payouts.py
             return await pull_settlements(self, cursor, limit)
+        if entity == "return":  # refunds on orders, see shopify_refunds.py
+            return await pull_returns(self, cursor, limit)
         if entity != "order":
             raise DeliveryError(Category.VALIDATION, f"Shopify connector cannot pull {entity!r}")
         state = OrdersCursor.load(cursor, self.options.get("orders_since", OrdersCursor().watermark))

@@ -23,6 +23,7 @@ from syncops.connectors import signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
 from syncops.connectors.square_payouts import pull_settlements
+from syncops.connectors.square_restock import for_order, restocked_units
 from syncops.connectors.square_convert import (
     Unexpressible, epoch, inventory_change, return_refund, rfc3339, sales_order,
 )
@@ -324,6 +325,7 @@ class SquareConnector:
             wanted = [o for o in orders if o.get("returns")]
             items = [li for o in wanted for r in o["returns"] for li in r.get("return_line_items") or []]
             await self._resolve_tenders(wanted)
+            restocked = await restocked_units(self, wanted)  # Square's own record of what went back IN_STOCK
         await self._resolve_ids({li.get("catalog_object_id") for li in items})
         changes = []
         for order in wanted:
@@ -331,7 +333,8 @@ class SquareConnector:
                 if entity == "order":
                     changes.append(sales_order(order, self._sku_by_id))
                 else:
-                    changes.append(return_refund(order, self._sku_by_id, self._tender_types))
+                    changes.append(return_refund(order, self._sku_by_id, self._tender_types,
+                                                 for_order(order, restocked)))
             except Unexpressible as exc:
                 self._warn(f"square {entity}: skipped: {exc}")
         return changes

@@ -181,7 +181,10 @@ def sales_order(order: dict[str, Any], skus: Mapping[str, str]) -> SourceChange:
     )
 
 
-def return_refund(order: dict[str, Any], skus: Mapping[str, str], tender_types: Mapping[str, str]) -> SourceChange:
+def return_refund(order: dict[str, Any], skus: Mapping[str, str], tender_types: Mapping[str, str],
+                  restocked: Mapping[str, Decimal] | None = None) -> SourceChange:
+    """`restocked`: catalog object id -> units Square moved back IN_STOCK for this return's refunds
+    (square_restock.py); a line is split when only some of its units went back on the shelf."""
     order_id = order.get("id")
     what = f"return order {order_id}"
     returns = order.get("returns") or []
@@ -190,16 +193,20 @@ def return_refund(order: dict[str, Any], skus: Mapping[str, str], tender_types: 
     ret = returns[0]
     if not ret.get("source_order_id"):
         raise Unexpressible(f"{what} is an unlinked return (no source order)")
-    # Square's API has no per-return restock flag; the POS records it in order metadata.
-    restock = str((order.get("metadata") or {}).get("restock", "true")).lower() != "false"
+    left = dict(restocked or {})
     lines = []
     for n, line in enumerate(ret.get("return_line_items") or []):
-        lines.append({
-            "sku": _sku(line.get("catalog_object_id"), skus, f"{what} line {n}"),
-            "quantity": str(decimal(line.get("quantity"), f"{what} line {n} quantity")),
-            "refund_amount": str(money(line.get("total_money"), f"{what} line {n}")[0]),
-            "restock": restock,
-        })
+        sku = _sku(line.get("catalog_object_id"), skus, f"{what} line {n}")
+        qty = decimal(line.get("quantity"), f"{what} line {n} quantity")
+        amount, currency = money(line.get("total_money"), f"{what} line {n}")
+        back = min(qty, max(left.get(line.get("catalog_object_id"), Decimal(0)), Decimal(0))) if qty > 0 else qty * 0
+        left[line.get("catalog_object_id")] = left.get(line.get("catalog_object_id"), Decimal(0)) - back
+        minor = Decimal(1).scaleb(-_EXPONENT.get(currency, 2))
+        back_amount = (amount * back / qty).quantize(minor) if qty else amount
+        for units, part, restock in ((back, back_amount, True), (qty - back, amount - back_amount, False)):
+            if units > 0 or (qty <= 0 and not restock):
+                lines.append({"sku": sku, "quantity": str(units if qty > 0 else qty), "refund_amount": str(part),
+                              "restock": restock})
     if not lines:
         raise Unexpressible(f"{what} has no return line items")
     amounts = order.get("return_amounts") or ret.get("return_amounts") or {}
@@ -219,7 +226,8 @@ def return_refund(order: dict[str, Any], skus: Mapping[str, str], tender_types: 
         "total": str(total),
     }
     return SourceChange(
-        idempotency_key=f"sq:return:{order_id}:{_version(order)}",
+        # Stable per return: the same refund seen by two polls or a retry is one record.
+        idempotency_key=f"sq:return:{order_id}",
         entity_key=order_id,
         payload=canonical("return", payload),
         source_payload=order,

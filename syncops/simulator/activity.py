@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from syncops.simulator.world import World
 
-EVENTS = ("sale", "return", "restock", "web_order", "price_change", "recount", "order_edit")
+EVENTS = ("sale", "return", "restock", "web_order", "price_change", "recount", "order_edit", "web_refund")
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Profile:
 
 
 _WEIGHTS = {"sale": 0.42, "return": 0.07, "restock": 0.10, "web_order": 0.22, "price_change": 0.08,
-            "order_edit": 0.04}
+            "order_edit": 0.04, "web_refund": 0.06}
 
 PROFILES: dict[str, Profile] = {
     # A few events per second with every kind of trouble: deliveries plus mapping, validation,
@@ -219,7 +219,7 @@ class Activity:
             return bool(w.apps_of(tenant, "square"))
         if kind == "web_order":
             return bool(w.apps_of(tenant, "shopify") or w.apps_of(tenant, "bigcommerce"))
-        if kind == "order_edit":
+        if kind in ("order_edit", "web_refund"):
             return bool(self._web_orders.get(tenant))
         if kind == "price_change":
             return bool(w.apps_of(tenant, "odoo"))
@@ -282,6 +282,22 @@ class Activity:
         else:
             app.place_order(lines)
         return True
+
+    def _web_refund(self, tenant: str) -> bool:
+        """A web customer sends one item back; most go back on the shelf (RETURN), some are damaged."""
+        gids = self._web_orders.get(tenant) or []
+        if not gids:
+            return False
+        gid = self.rng.choice(gids)
+        for app in self.world.apps_of(tenant, "shopify"):
+            if gid in app.orders:
+                sku = self.rng.choice([line["sku"] for line in app.orders[gid].lines])
+                try:
+                    app.refund_order(gid, [(sku, 1)], restock=self.rng.random() < 0.75)
+                except (KeyError, ValueError):
+                    return False
+                return True
+        return False
 
     def _order_edit(self, tenant: str) -> bool:
         """A clerk adds a note to a web order: Shopify sends it again (a duplicate for the ERP)."""

@@ -35,6 +35,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, Callable, Iterable, Mapping
 
+from syncops.simulator import bigcommerce_refunds
 from syncops.simulator.faults import Faults
 from syncops.simulator.http import Request, Response, json_response
 
@@ -215,6 +216,10 @@ class BigCommerceApp:
             }
             return oid
 
+    def refund_order(self, order_id: int, lines: list[tuple[str, int]], *, now: float | None = None) -> int:
+        """A refund of product lines through the orders v3 refunds API (no restock: see the module)."""
+        return bigcommerce_refunds.refund_order(self, order_id, lines, now=now)
+
     def set_order_status(self, order_id: int, status: str, *, now: float | None = None) -> None:
         if status not in STATUSES:
             raise ValueError(f"unknown BigCommerce order status {status!r}")
@@ -302,6 +307,9 @@ class BigCommerceApp:
                     return json_response([dict(p) for p in order["products"]])
                 return json_response(self._render_order(order, self._wants_lines(request)))
             return _v2_error(404, "The requested resource was not found.")
+        refunds = bigcommerce_refunds.serve(self, request, rest)  # v3 orders payment_actions/refunds
+        if refunds is not None:
+            return refunds
         routes = {
             ("GET", "inventory/locations"): self._get_locations,
             ("PUT", "inventory/adjustments/absolute"): self._absolute,

@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Mapping
 from syncops.simulator.faults import Faults
 from syncops.simulator.payouts import ShopifyPayoutBook
 from syncops.simulator.http import Request, Response, json_response
+from syncops.simulator import shopify_refunds
 
 _PATH = re.compile(r"^/admin/api/(?:\d{4}-\d{2}|unstable)/graphql\.json$")
 _IDEMPOTENT = re.compile(r'@idempotent\s*\(\s*key\s*:\s*(?:"((?:[^"\\]|\\.)*)"|\$(\w+))\s*\)')
@@ -226,6 +227,7 @@ class ShopifyApp:
             self.levels[(sku, loc)] = {"available": qty, "on_hand": qty}
 
         self.orders: dict[str, _Order] = {}
+        self.refunds: dict[str, list[dict[str, Any]]] = {}  # order gid -> refunds (shopify_refunds.py)
         self._next_order = 1001
         self._idempotency: dict[str, _IdempotencyEntry] = {}
         self.mutation_log: list[AppliedMutation] = []
@@ -339,6 +341,11 @@ class ShopifyApp:
         """An edit in the Shopify admin (note, tag): only `updatedAt` moves."""
         with self._lock:
             self.orders[gid].updated_at = float(int(self.clock() if now is None else now))
+
+    def refund_order(self, gid: str, lines: list[tuple[str, int]], *, restock: bool | str = True,
+                     now: float | None = None) -> str:
+        """Refund lines of an order (RETURN restocks at the web location, NO_RESTOCK does not)."""
+        return shopify_refunds.refund_order(self, gid, lines, restock=restock, now=now)
 
     def cancel_order(self, gid: str, *, now: float | None = None) -> None:
         with self._lock:
@@ -790,7 +797,8 @@ class ShopifyApp:
             "id": o.gid, "name": o.name, "createdAt": iso(o.created_at), "processedAt": iso(o.created_at),
             "updatedAt": iso(o.updated_at), "cancelledAt": iso(o.cancelled_at) if cancelled else None,
             "closed": cancelled, "sourceName": "web", "currencyCode": cur,
-            "displayFinancialStatus": "VOIDED" if cancelled else "PAID",
+            "displayFinancialStatus": shopify_refunds.financial_status(self, o, "VOIDED" if cancelled else "PAID"),
+            "refunds": shopify_refunds.refund_nodes(self, o),
             "displayFulfillmentStatus": "UNFULFILLED",
             "email": customer.get("email"), "phone": customer.get("phone"),
             "customer": None if not o.customer else {

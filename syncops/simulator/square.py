@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from syncops.simulator.faults import Faults
 from syncops.simulator.payouts import SquarePayoutBook
+from syncops.simulator.square_history import InventoryHistory
 from syncops.simulator.http import Request, Response, json_response
 
 DEFAULT_SKUS = ("TSHIRT-RED-M", "TSHIRT-RED-L", "TSHIRT-BLUE-M", "MUG-WHITE", "CAP-BLACK", "TOTE-NATURAL")
@@ -110,6 +111,7 @@ class SquareApp:
         self._cursors: dict[str, tuple[str, str, int, float]] = {}  # token -> (path, body sig, offset, issued)
         self._idempotency: dict[str, tuple[str, Response]] = {}  # key -> (body sig, original response)
         self.applied_changes: list[str] = []
+        self.history = InventoryHistory(rfc3339)  # every InventoryChange, for changes/batch-retrieve
         self.known_skus = list(skus)
         # Card takings paid out by `payouts.settle()` (see simulator/payouts.py for the fee rate).
         self.payouts = SquarePayoutBook(currency, clock, rfc3339, next(iter(self.locations.values())))
@@ -188,6 +190,8 @@ class SquareApp:
                 tax_total += tax
                 gross_total += gross
                 self._adjust(var["id"], loc, -Decimal(qty), now)
+                self.history.adjustment(var["id"], loc, str(qty), TRACKED_STATE, "SOLD", now, transaction_id=order_id,
+                                        total_price_money=self._money(gross))
             total = gross_total + tax_total
             kind = tender or ("CARD" if self._rng.random() < 0.7 else "CASH")
             tender_obj: dict[str, Any] = {
@@ -218,11 +222,13 @@ class SquareApp:
             }
             return order_id
 
-    def record_return(self, order_id: str, lines: list[tuple[str, int]], *, restock: bool = True,
-                      now: float | None = None) -> str:
+    def record_return(self, order_id: str, lines: list[tuple[str, int]], *,
+                      restock: bool | Mapping[str, int] = True, now: float | None = None) -> str:
         """Return goods from an earlier sale: a new order carrying `returns` and a refund to the
-        original tender. Square's API has no restock flag on returns; the fake records it in the
-        return order's metadata ("restock": "true"/"false"), which the connector reads."""
+        original tender. Square has no restock flag on a return: what happened to the goods is
+        inventory history, SOLD -> IN_STOCK for units put back on the shelf and SOLD -> WASTE for
+        the rest, each adjustment carrying the refund's id. `restock` is True (all), False (none)
+        or {sku: units restocked} for a partial restock."""
         with self._lock:
             now = self.clock() if now is None else now
             sale = self._orders[order_id]
@@ -255,8 +261,14 @@ class SquareApp:
                 items.append(item)
                 tax_total += tax
                 gross_total += gross
-                if restock:
-                    self._adjust(var_id, loc, Decimal(qty), now)
+                back = min(int(qty), int(restock.get(sku, 0))) if isinstance(restock, Mapping) else (
+                    int(qty) if restock else 0)
+                for units, state in ((back, TRACKED_STATE), (int(qty) - back, "WASTE")):
+                    if units:
+                        self.history.adjustment(var_id, loc, str(units), "SOLD", state, now,
+                                                refund_id=f"RFD-{return_id}")
+                if back:
+                    self._adjust(var_id, loc, Decimal(back), now)
             total = gross_total + tax_total
             if sale["tenders"][0]["type"] == "CARD":
                 self.payouts.refund(loc, sale["tenders"][0]["id"], f"RFD-{return_id}", total, now)
@@ -265,7 +277,6 @@ class SquareApp:
                        "service_charge_money": self._money(0)}
             self._orders[return_id] = {
                 "id": return_id, "location_id": loc, "source": {"name": "Square Point of Sale"},
-                "metadata": {"restock": "true" if restock else "false"},
                 "returns": [{
                     "uid": "ret-1", "source_order_id": order_id, "return_line_items": items,
                     "return_taxes": [{"uid": "rtax-sales", "source_tax_uid": TAX_UID, "catalog_object_id": TAX_ID,
@@ -288,9 +299,13 @@ class SquareApp:
             return return_id
 
     def restock(self, sku: str, location: str, qty: int, *, now: float | None = None) -> None:
+        """Goods received at the till (NONE -> IN_STOCK); a negative qty is a sale-like removal."""
         with self._lock:
-            self._adjust(self._variation(sku)["id"], self._loc(location), Decimal(qty),
-                         self.clock() if now is None else now)
+            now = self.clock() if now is None else now
+            var_id, loc = self._variation(sku)["id"], self._loc(location)
+            self._adjust(var_id, loc, Decimal(qty), now)
+            states = ("NONE", TRACKED_STATE) if qty >= 0 else (TRACKED_STATE, "WASTE")
+            self.history.adjustment(var_id, loc, str(abs(qty)), *states, now)
 
     def set_count(self, sku: str, location: str, qty: int, *, now: float | None = None) -> None:
         with self._lock:
@@ -371,6 +386,7 @@ class SquareApp:
             ("GET", "/v2/locations"): self._list_locations,
             ("POST", "/v2/inventory/counts/batch-retrieve"): self._retrieve_counts,
             ("POST", "/v2/inventory/changes/batch-create"): self._change_inventory,
+            ("POST", "/v2/inventory/changes/batch-retrieve"): self._retrieve_changes,
             ("POST", "/v2/orders/search"): self._search_orders,
             ("POST", "/v2/orders/batch-retrieve"): self._retrieve_orders,
             ("POST", "/v2/catalog/search"): self._search_catalog,
@@ -407,6 +423,13 @@ class SquareApp:
         if counts and self.faults.roll("duplicate_event"):
             counts.append(dict(counts[self._rng.randrange(len(counts))]))
         return json_response({"counts": counts, **({"cursor": cursor} if cursor else {})})
+
+    def _retrieve_changes(self, body: dict[str, Any]) -> Response:
+        def bad(code: str, detail: str, field: str | None = None) -> None:
+            raise _Reject(_bad(code, detail, field))
+
+        return json_response(self.history.retrieve(
+            body, bad=bad, parse_ms=parse_ms, page=lambda rows, limit: self._page("changes", body, rows, limit)))
 
     def _change_inventory(self, body: dict[str, Any]) -> Response:
         _allowed(body, {"idempotency_key", "changes", "ignore_unchanged_counts"})
@@ -451,7 +474,7 @@ class SquareApp:
                 self._adjust(var_id, loc, qty * sign, now)
             record = dict(data, id=f"CHG-{len(self.applied_changes)}-{i}", created_at=rfc3339(now))
             record.setdefault("state" if kind == "PHYSICAL_COUNT" else "to_state", TRACKED_STATE)
-            applied.append({"type": kind, kind.lower(): record})
+            applied.append(self.history.add(kind, record, now))
             touched.append((var_id, loc))
         result: dict[str, Any] = {
             "counts": [{"catalog_object_id": v, "catalog_object_type": "ITEM_VARIATION", "state": TRACKED_STATE,
