@@ -217,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-json", action="store_true", help="log JSON lines instead of text")
     p.add_argument("--retention-days", type=float, default=30.0,
                    help="purge delivered/superseded/resolved records older than this (default 30; 0 = never)")
+    p.add_argument("--systemd-unit", action="store_true",
+                   help="print a systemd unit that runs this engine (see the README) and exit")
+    p.add_argument("--user", dest="unit_user", default="syncops", help="--systemd-unit: the service user")
     p = _cmd(sub, "console", "open the operations console", "console:run")
     p.add_argument("--attach", action="store_true", help="never embed an engine; attach to the store only")
     p.add_argument("--read-only", action="store_true", help="hide every action")
@@ -262,6 +265,18 @@ def build_parser() -> argparse.ArgumentParser:
              "bench:run")
     p.add_argument("which", choices=["store", "e2e", "console"])
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options for that benchmark (see syncops bench X --help)")
+
+    from syncops.cli.alerts import add_parser as add_alerts  # argparse only: --help stays instant
+
+    add_alerts(sub, _cmd)
+    p = _cmd(sub, "bundle", "write an incident bundle (status, flows, log, exceptions, alerts, redacted config)",
+             "bundle:run", description="An incident bundle for escalation: status, per-flow figures, the recent\n"
+             "engine log, exception groups with sample records (PII masked), alert history, and the config\n"
+             "with every secret removed. Safe to attach to a ticket.")
+    p.add_argument("--since", metavar="DURATION", default="24h", help="how far back (default 24h)")
+    p.add_argument("-o", "--output", metavar="FILE.tar.gz", required=True)
+    p.add_argument("--log", metavar="FILE", action="append", default=[],
+                   help="engine log file(s) to include (default: syncops-engine.log in the log directory)")
 
     from syncops.cli.soak import add_parser as add_soak  # argparse only: --help stays instant
 

@@ -17,6 +17,8 @@ def run(args: argparse.Namespace) -> int:
     from syncops.connectors.errors import DeliveryError
     from syncops.store.control import EngineAlreadyRunning
 
+    if getattr(args, "systemd_unit", False):
+        return _systemd_unit(args)
     ctx = open_context(args, config_required=True, create=True)
     log = EventLog(as_json=args.log_json)
     engine = Engine(ctx.config, ctx.store, log=log, mode="service",
@@ -38,6 +40,20 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(main())
+
+
+def _systemd_unit(args: argparse.Namespace) -> int:
+    from syncops.cli.context import load_config
+    from syncops.config import resolve_config_path, resolve_store_url
+    from syncops.ops.systemd import unit_text
+
+    path = resolve_config_path(getattr(args, "config", None))
+    if path is None:
+        raise CliError("no config file: pass --config FILE (the unit runs the engine on it)")
+    config = load_config(args, required=True)
+    print(unit_text(config_path=path.resolve(), store_url=resolve_store_url(getattr(args, "store", None), config),
+                    user=args.unit_user, retention_days=args.retention_days, log_json=args.log_json), end="")
+    return 0
 
 
 def _safe(url: str) -> str:

@@ -18,6 +18,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         ctx = open_context(args)
         h = flow_health(ctx.store, ctx.in_force)
+        firing = _alerts(ctx)
     except (StoreError, ConfigError) as exc:
         # Monitoring convention: 3 is UNKNOWN, "could not check", which must never read as OK
         # (nor as WARNING: a damaged store is not a slow flow). --json answers in JSON regardless,
@@ -37,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
                                                             "heartbeat_age_s": ctx.store.clock() - h.engine.beat_at},
                    "settings": _settings_json(ctx.settings),
                    "flows": [dict(f.as_dict(), delivered_series=None) for f in h.flows],
-                   "reconciliation": h.reconciliation})
+                   "reconciliation": h.reconciliation,
+                   "alerts": firing})
         return code
     rows = []
     for f in h.flows:
@@ -60,8 +62,31 @@ def run(args: argparse.Namespace) -> int:
             print(f"{f.state.upper()}: {f.tenant}/{f.flow}: {r}")
     for r in h.reasons:
         print(f"WARNING: {r}")
+    for a in firing:
+        held = " (silenced)" if a.get("silenced_until") else ""
+        print(f"ALERT{held}: {a['tenant']}{'/' + a['flow'] if a.get('flow') else ''}: {a['problem']} "
+              f"(since {duration(ctx.store.clock() - a['since'])}; {a['command']})")
     print(f"SYNCOPS {h.state.upper()}")
     return code
+
+
+def _alerts(ctx) -> list[dict]:
+    """Alerts firing (syncops.ops.alerts). With a config file that has channels, status also checks the
+    engine heartbeat and notifies: a dead engine cannot report its own death."""
+    from syncops.ops.alerts import firing, run_alerts
+
+    if ctx.config is not None:
+        from syncops.config.alerts import effective_alerts
+
+        if effective_alerts(ctx.config).channels:
+            try:
+                run_alerts(ctx.store, ctx.config, only=("heartbeat_missing",))
+            except Exception:  # status must answer whatever a channel does
+                pass
+    try:
+        return firing(ctx.store)
+    except Exception:
+        return []
 
 
 def _settings_json(settings) -> dict:

@@ -11,6 +11,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from .alerts import build_alerts
 from .errors import ConfigError
 from .parse import compose
 from .reader import Reader, join, line_of
@@ -18,8 +19,8 @@ from .schema import RECONCILE_EVERY, Config, Schedule, Tenant
 from .sections import build_endpoint, build_flow, build_schedule
 from .valuemaps import build_maps
 
-TOP_KEYS = ("store", "tenants")
-TENANT_KEYS = ("production", "endpoints", "flows", "maps", "reconcile")
+TOP_KEYS = ("store", "tenants", "alerts")
+TENANT_KEYS = ("production", "endpoints", "flows", "maps", "reconcile", "alerts")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -82,7 +83,8 @@ def _build_config(r: Reader, root: Node | None, base_dir: Path) -> Config:
             tenant = _build_tenant(r, key, value_node, path, base_dir)
             if name is not None and tenant is not None:
                 tenants[name] = tenant
-    return Config(store=store, tenants=tenants)
+    alerts = build_alerts(r, items["alerts"][1], "alerts") if "alerts" in items else None
+    return Config(store=store, tenants=tenants, alerts=alerts)
 
 
 def _build_tenant(r: Reader, name: str, node: Node, path: str, base_dir: Path) -> Tenant | None:
@@ -132,8 +134,9 @@ def _build_tenant(r: Reader, name: str, node: Node, path: str, base_dir: Path) -
             first_seen[flow.name] = line_of(name_node)
             flows[flow.name] = flow
             _runnable(r, flow, flow_node, sub, endpoints)
+    alerts = build_alerts(r, items["alerts"][1], join(path, "alerts")) if "alerts" in items else None
     return Tenant(name=name, production=production, endpoints=endpoints, flows=flows, mappings=maps,
-                  reconcile=reconcile)
+                  reconcile=reconcile, alerts=alerts)
 
 
 def _reconcile(r: Reader, node: Node, path: str) -> Schedule | None:

@@ -92,6 +92,7 @@ class Tenant:
     # When the engine reconciles this tenant's inventory flows; None = never on a schedule
     # (`reconcile: off`; `syncops reconcile inventory` still works on demand).
     reconcile: Schedule | None = field(default_factory=lambda: Schedule(every=RECONCILE_EVERY))
+    alerts: Any = None  # syncops.config.alerts.AlertSpec: this tenant's `alerts:` (merged by effective_alerts)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class Config:
     store: str | None
     tenants: dict[str, Tenant]  # name -> Tenant, in file order
     source_path: Path | None = None
+    alerts: Any = None  # syncops.config.alerts.AlertSpec: the fleet-wide `alerts:` section
 
     def iter_flows(self) -> Iterator[tuple[Tenant, Flow]]:
         for tenant in self.tenants.values():

@@ -215,6 +215,10 @@ class Engine:
                 # First check one interval after start: the first polls must have run by then.
                 self.scheduler.add_job(self.run_reconcile, _trigger(schedule), args=[tname],
                                        id=f"reconcile:{tname}", name=f"reconcile {tname}")
+        from syncops.config.alerts import effective_alerts
+
+        self.scheduler.add_job(self.run_alerts, "interval", seconds=effective_alerts(self.config).every,
+                               id="alerts", name="alerts")
         self.scheduler.start()  # must happen on the running loop
         self._tasks = [asyncio.create_task(d.run(), name=f"dispatch {k}") for k, d in self.dispatchers.items()]
         self._tasks += [asyncio.create_task(self._every(self.control_every, self._control), name="control"),
@@ -278,6 +282,16 @@ class Engine:
             purged = await asyncio.to_thread(purge, self.store, older_than_days=self.retention_days)
             if purged:
                 self.log("purged", records=purged)
+
+    async def run_alerts(self) -> None:
+        """Evaluate the alert rules and notify (the scheduled job; syncops.ops.alerts)."""
+        from syncops.ops.alerts import run_alerts
+
+        try:
+            for done in await asyncio.to_thread(run_alerts, self.store, self.config):
+                self.log("alert", event=done["event"], key=done["key"], sent=sum(done["sent"]))
+        except StoreError as exc:
+            self.log("store_error", error=str(exc))
 
     async def run_poll(self, tenant: str, flow: str) -> None:
         """Poll one flow now (tests and run-now)."""

@@ -23,6 +23,7 @@ class HeaderState:
     read_only: bool = False
     live: bool = True
     now: float = 0.0
+    alert: str | None = None  # syncops.ops.alerts.summary_line(store): the newest firing alert, or None
 
 
 def engine_text(s: HeaderState) -> str:
@@ -68,6 +69,9 @@ class StatusHeader(Static):
         if not s.live:
             t.append("  ")
             t.append(" REFRESH PAUSED ", style="bold reverse")
+        if s.alert:
+            t.append("  ")
+            t.append(f" {s.alert} ", style=f"bold reverse {v.get('error', '')}")
         t.append("  " + time.strftime("%H:%MZ", time.gmtime(s.now)), style="dim")
         t.append("\n")
         t.append("breakers: ", style="dim")
