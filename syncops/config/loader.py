@@ -14,11 +14,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from .errors import ConfigError
 from .parse import compose
 from .reader import Reader, join, line_of
-from .schema import RECONCILE_EVERY, Config, Schedule, Tenant
+from .schema import RECONCILE_EVERY, Config, Schedule, Tenant, Webhooks
 from .sections import build_endpoint, build_flow, build_schedule
 from .valuemaps import build_maps
 
-TOP_KEYS = ("store", "tenants")
+TOP_KEYS = ("store", "tenants", "webhooks")
 TENANT_KEYS = ("production", "endpoints", "flows", "maps", "reconcile")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -82,7 +82,14 @@ def _build_config(r: Reader, root: Node | None, base_dir: Path) -> Config:
             tenant = _build_tenant(r, key, value_node, path, base_dir)
             if name is not None and tenant is not None:
                 tenants[name] = tenant
-    return Config(store=store, tenants=tenants)
+    webhooks = None
+    if "webhooks" in items:
+        from .webhooks import build_server
+
+        webhooks = build_server(r, items["webhooks"][1], "webhooks")
+    if webhooks is None and any(ep.webhook for t in tenants.values() for ep in t.endpoints.values()):
+        webhooks = Webhooks()  # an endpoint wants webhooks: serve them on the default address
+    return Config(store=store, tenants=tenants, webhooks=webhooks)
 
 
 def _build_tenant(r: Reader, name: str, node: Node, path: str, base_dir: Path) -> Tenant | None:
