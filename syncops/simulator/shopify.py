@@ -736,6 +736,9 @@ class ShopifyApp:
 
     def _order_rows(self, query: str):
         orders = sorted(self.orders.values(), key=_Order.sort_key)
+        ids = re.findall(r"(?<![\w_])id:(\d+)", query)  # `id:1001` (the webhook follow-up read)
+        if ids:
+            orders = [o for o in orders if str(o.number) in ids or o.gid.rsplit("/", 1)[-1] in ids]
         for op, value in _UPDATED_AT.findall(query):
             try:
                 bound = parse_iso(value)

@@ -1,0 +1,1 @@
+"""Operations surface: metrics, alerting and the like."""
