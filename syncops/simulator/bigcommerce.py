@@ -105,6 +105,7 @@ class BigCommerceApp:
     """The simulated store. Thread-safe: one lock around all state."""
 
     name = "bigcommerce"
+    webhooks: Any = None  # a simulator.webhooks.WebhookSender: store/order/created|statusUpdated (ids only)
 
     def __init__(
         self,
@@ -213,6 +214,8 @@ class BigCommerceApp:
                 "customer_id": 0 if customer is None else customer + 1, "created": stamp, "modified": stamp,
                 "status": status, "shipping": _d(shipping), "payment_method": payment_method, "products": products,
             }
+            if self.webhooks is not None:
+                self.webhooks.emit("store/order/created", {"type": "order", "id": oid})
             return oid
 
     def set_order_status(self, order_id: int, status: str, *, now: float | None = None) -> None:
@@ -222,6 +225,9 @@ class BigCommerceApp:
             order = self.orders_by_id[order_id]
             order["status"] = status
             order["modified"] = self.clock() if now is None else now
+            if self.webhooks is not None:
+                self.webhooks.emit("store/order/statusUpdated", {"type": "order", "id": order_id,
+                                                                 "status": {"new_status_id": status}})
 
     def orders(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -181,6 +181,14 @@ class _IdempotencyEntry:
 
 class ShopifyApp:
     name = "shopify"
+    webhooks: Any = None  # a simulator.webhooks.WebhookSender: orders/create|updated|cancelled
+
+    def _order_webhook(self, topic: str, order: "_Order") -> None:
+        if self.webhooks is not None:  # the REST shape Shopify posts (the id is what syncops reads back)
+            self.webhooks.emit(topic, {"id": order.number, "admin_graphql_api_id": order.gid, "name": order.name,
+                                       "created_at": iso(order.created_at), "updated_at": iso(order.updated_at),
+                                       "cancelled_at": iso(order.cancelled_at) if order.cancelled_at else None,
+                                       "currency": order.currency})
 
     def __init__(
         self,
@@ -333,12 +341,14 @@ class ShopifyApp:
             )
             self.orders[order.gid] = order
             self.payouts.charge(order.gid, order.name, self._order_total(order), at)
+            self._order_webhook("orders/create", order)
             return order.gid
 
     def touch_order(self, gid: str, *, now: float | None = None) -> None:
         """An edit in the Shopify admin (note, tag): only `updatedAt` moves."""
         with self._lock:
             self.orders[gid].updated_at = float(int(self.clock() if now is None else now))
+            self._order_webhook("orders/updated", self.orders[gid])
 
     def cancel_order(self, gid: str, *, now: float | None = None) -> None:
         with self._lock:
@@ -348,6 +358,7 @@ class ShopifyApp:
                 self.payouts.refund(order.gid, order.name, self._order_total(order), at)
             order.cancelled_at = at
             order.updated_at = at
+            self._order_webhook("orders/cancelled", order)
 
     # ------------------------------------------------------------------ HTTP
 
