@@ -77,6 +77,7 @@ class WebhookSender:
         self.clock = clock
         self.switches: dict[str, float] = dict.fromkeys(SWITCHES, 0.0)
         self.sent: list[Sent] = []
+        self.errors: list[str] = []  # transport failures, for tests
         self._rng = random.Random(seed)
         self._queue: queue.Queue[_Event | None] = queue.Queue()
         self._held: _Event | None = None
@@ -170,8 +171,9 @@ class WebhookSender:
         for n in range(copies):
             try:
                 status: int | None = self._client.post(self.url, content=raw, headers=headers).status_code
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 status = None
+                self.errors.append(repr(exc))
             self.sent.append(Sent(event.event_id, event.topic, status, tampered + (("replay",) if n else ())))
 
 
