@@ -56,6 +56,9 @@ class Receiver:
         self.counters = WebhookCounters(self.store)
         self.seen = SeenIds()
         self._dirty: set[tuple[str, str]] = set()
+        # Group commit: deliveries that arrive while a write is under way share the next one.
+        self._pending: list[tuple[list[NewRecord], asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
 
     # ---- counters ------------------------------------------------------------------------
     def count(self, tenant: str, endpoint: str, outcome: str) -> None:
@@ -128,7 +131,7 @@ class Receiver:
             idempotency_key=c.idempotency_key, target=f.target, payload=c.payload, source_ts=c.changed_at,
             source_payload=c.source_payload, coalesce=f.coalesce) for f in flows for c in changes]
         try:
-            result, late = await asyncio.to_thread(_store, self.store, records)
+            inserted, late = await self._write(records)
         except StoreError as exc:
             self.count(hook.tenant, hook.endpoint, "store_failed")
             self.engine.log("store_error", error=str(exc))
@@ -136,28 +139,66 @@ class Receiver:
         self.count(hook.tenant, hook.endpoint, ACCEPTED)
         if late:
             self.count(hook.tenant, hook.endpoint, "out_of_order")
-        if result.inserted:
+        if inserted:
             for target in {f.target for f in flows}:
                 self.engine.wake(hook.tenant, target)
-        return Answer(200, {"stored": len(result.inserted), "duplicates": result.duplicates, "older": late})
+        return Answer(200, {"stored": len(records) - late, "older": late})
+
+    async def _write(self, records: list[NewRecord]) -> tuple[int, int]:
+        """Store durably; returns (records inserted in this write, records older than the store's)."""
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._pending.append((records, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_loop())
+        return await future
+
+    async def _write_loop(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                inserted, lates = await asyncio.to_thread(_store, self.store, [r for r, _ in batch])
+            except BaseException as exc:  # every waiter gets the failure; nothing was committed
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc if isinstance(exc, Exception) else StoreError(repr(exc)))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, future), late in zip(batch, lates):
+                if not future.done():
+                    future.set_result((inserted, late))
 
 
-def _store(store: Any, records: list[NewRecord]) -> tuple[lifecycle.EnqueueResult, int]:
-    """Enqueue, except absolute values (coalescing flows) older than what the store already
-    holds for their key: an out-of-order delivery must not replace a newer level."""
-    newest = _newest(store, [r for r in records if r.coalesce])
-    keep = [r for r in records if not r.coalesce or r.source_ts >= newest.get((r.flow, r.entity_key), 0.0)]
-    return lifecycle.enqueue(store, keep), len(records) - len(keep)
+def _store(store: Any, groups: list[list[NewRecord]]) -> tuple[int, list[int]]:
+    """Enqueue every group in one transaction, except absolute values (coalescing flows) older
+    than what the store or an earlier group holds for their key: an out-of-order delivery must
+    not replace a newer level. Returns (inserted, per group: records left out as older)."""
+    newest = _newest(store, [r for g in groups for r in g if r.coalesce])
+    keep, lates = [], []
+    for group in groups:
+        late = 0
+        for r in group:
+            key = (r.tenant, r.flow, r.entity_key)
+            if r.coalesce and r.source_ts < newest.get(key, 0.0):
+                late += 1
+                continue
+            if r.coalesce:
+                newest[key] = r.source_ts
+            keep.append(r)
+        lates.append(late)
+    result = lifecycle.enqueue(store, keep)
+    return len(result.inserted), lates
 
 
-def _newest(store: Any, records: list[NewRecord]) -> dict[tuple[str, str], float]:
-    out: dict[tuple[str, str], float] = {}
-    if not records:
+def _newest(store: Any, records: list[NewRecord]) -> dict[tuple[str, str, str], float]:
+    out: dict[tuple[str, str, str], float] = {}
+    keys = {(r.tenant, r.flow, r.entity_key) for r in records}
+    if not keys:
         return out
     with store.read() as conn:
-        for r in records:
+        for tenant, flow, entity_key in keys:
             ts = conn.execute(select(func.max(R.c.source_ts)).where(and_(
-                R.c.tenant == r.tenant, R.c.flow == r.flow, R.c.entity_key == r.entity_key))).scalar()
+                R.c.tenant == tenant, R.c.flow == flow, R.c.entity_key == entity_key))).scalar()
             if ts is not None:
-                out[(r.flow, r.entity_key)] = max(out.get((r.flow, r.entity_key), 0.0), float(ts))
+                out[(tenant, flow, entity_key)] = float(ts)
     return out

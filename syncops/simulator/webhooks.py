@@ -64,7 +64,8 @@ class WebhookSender:
     def __init__(self, kind: str, url: str, secret: str, *, notification_url: str | None = None,
                  header: str = BIGCOMMERCE_HEADER, shop_domain: str = "syncops-demo.myshopify.com",
                  api_version: str = "2025-07", store_hash: str = "abc123", merchant_id: str = "SIM-MERCHANT",
-                 clock: Callable[[], float] = time.time, seed: int = 5, timeout: float = 5.0) -> None:
+                 clock: Callable[[], float] = time.time, seed: int = 5, timeout: float = 5.0,
+                 workers: int = 1) -> None:
         self.kind = kind
         self.url = url
         self.secret = secret
@@ -81,9 +82,14 @@ class WebhookSender:
         self._rng = random.Random(seed)
         self._queue: queue.Queue[_Event | None] = queue.Queue()
         self._held: _Event | None = None
-        self._client = httpx.Client(timeout=timeout)
-        self._thread = threading.Thread(target=self._run, name=f"sim-webhooks-{kind}", daemon=True)
-        self._thread.start()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._timeout = timeout
+        # Vendors deliver in parallel (and so out of order); workers=1 keeps strict order for tests.
+        self._threads = [threading.Thread(target=self._run, name=f"sim-webhooks-{kind}-{n}", daemon=True)
+                         for n in range(max(1, workers))]
+        for thread in self._threads:
+            thread.start()
 
     # ---- what the apps call ------------------------------------------------------------------
     def emit(self, topic: str, data: Any) -> None:
@@ -105,9 +111,10 @@ class WebhookSender:
         return False
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=5)
-        self._client.close()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=5)
 
     # ---- the wire --------------------------------------------------------------------------
     def render(self, event: _Event, *, stale: bool = False, forge: bool = False,
@@ -146,31 +153,41 @@ class WebhookSender:
         return rate >= 1.0 or (rate > 0 and self._rng.random() < rate)
 
     def _run(self) -> None:
-        while True:
-            event = self._queue.get()
-            try:
-                if event is None:
-                    if self._held is not None:
-                        self._post(self._held)
-                    return
-                if self._held is None and self._roll("reorder"):
-                    self._held = event  # goes out after the next one
-                    continue
-                self._post(event)
-                if self._held is not None:
-                    held, self._held = self._held, None
-                    self._post(held, tampered=("reorder",))
-            finally:
-                self._queue.task_done()
+        client = self._local.client = httpx.Client(timeout=self._timeout)
+        try:
+            while True:
+                event = self._queue.get()
+                try:
+                    with self._lock:
+                        held = self._held
+                        if event is None:
+                            self._held = None
+                        elif held is None and self._roll("reorder"):
+                            self._held = event  # goes out after the next one
+                            continue
+                        else:
+                            self._held = None
+                    if event is None:
+                        if held is not None:
+                            self._post(held)
+                        return
+                    self._post(event)
+                    if held is not None:
+                        self._post(held, tampered=("reorder",))
+                finally:
+                    self._queue.task_done()
+        finally:
+            client.close()
 
     def _post(self, event: _Event, tampered: tuple[str, ...] = ()) -> None:
-        flags = {name: self._roll(name) for name in ("stale", "forge", "unsigned")}
+        with self._lock:
+            flags = {name: self._roll(name) for name in ("stale", "forge", "unsigned")}
+            copies = 2 if self._roll("replay") else 1
         raw, headers = self.render(event, **flags)
         tampered = tampered + tuple(k for k, v in flags.items() if v)
-        copies = 2 if self._roll("replay") else 1
         for n in range(copies):
             try:
-                status: int | None = self._client.post(self.url, content=raw, headers=headers).status_code
+                status: int | None = self._local.client.post(self.url, content=raw, headers=headers).status_code
             except httpx.HTTPError as exc:
                 status = None
                 self.errors.append(repr(exc))
