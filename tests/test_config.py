@@ -231,7 +231,7 @@ def test_unknown_key_suggests(tmp_path: Path) -> None:
 
 def test_unknown_top_level_and_tenant_keys(tmp_path: Path) -> None:
     found = errors(tmp_path, "stor: x\n" + BASE.replace("    endpoints:", "    prodution: true\n    endpoints:"))
-    assert found[0].endswith(":1: stor: unknown key 'stor' (did you mean 'store'?); expected one of: store, tenants, alerts")
+    assert found[0].endswith(":1: stor: unknown key 'stor' (did you mean 'store'?); expected one of: store, tenants, alerts, webhooks")
     assert ":4: tenants.acme.prodution: unknown key" in found[1] and "did you mean 'production'?" in found[1]
 
 

@@ -253,9 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tenant")
     p.add_argument("endpoint")
     p.add_argument("--stdin", action="store_true", help="read the secret from standard input")
+    p.add_argument("--webhook", action="store_true",
+                   help="the endpoint's webhook signing secret (user TENANT/ENDPOINT/webhook), not its API secret")
     p = _cmd(crs, "delete", "remove an endpoint's secret from the keyring", "creds:delete")
     p.add_argument("tenant")
     p.add_argument("endpoint")
+    p.add_argument("--webhook", action="store_true", help="the endpoint's webhook signing secret")
     p = _cmd(crs, "check", "for each endpoint: where its secret comes from, and whether it authenticates",
              "creds:check")
     p.add_argument("--tenant")

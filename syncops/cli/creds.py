@@ -15,26 +15,28 @@ from syncops.cli.output import table
 def set_(args: argparse.Namespace) -> int:
     from syncops.connectors import credentials
 
+    endpoint = credentials.webhook_entry(args.endpoint) if getattr(args, "webhook", False) else args.endpoint
     secret = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass(
-        f"secret for {args.tenant}/{args.endpoint} (not echoed): ")
+        f"secret for {args.tenant}/{endpoint} (not echoed): ")
     if not secret:
         raise CliError("empty secret; nothing stored")
     try:
-        backend = credentials.set_secret(args.tenant, args.endpoint, secret)
+        backend = credentials.set_secret(args.tenant, endpoint, secret)
     except credentials.KeyringUnavailable as exc:
         raise CliError(str(exc)) from None
-    print(f"stored the secret for {args.tenant}/{args.endpoint} in {backend}")
+    print(f"stored the secret for {args.tenant}/{endpoint} in {backend}")
     return 0
 
 
 def delete(args: argparse.Namespace) -> int:
     from syncops.connectors import credentials
 
+    endpoint = credentials.webhook_entry(args.endpoint) if getattr(args, "webhook", False) else args.endpoint
     try:
-        removed = credentials.delete_secret(args.tenant, args.endpoint)
+        removed = credentials.delete_secret(args.tenant, endpoint)
     except credentials.KeyringUnavailable as exc:
         raise CliError(str(exc)) from None
-    print(f"{args.tenant}/{args.endpoint}: " + ("secret removed" if removed else "no secret was stored"))
+    print(f"{args.tenant}/{endpoint}: " + ("secret removed" if removed else "no secret was stored"))
     return 0 if removed else 1
 
 

@@ -15,6 +15,7 @@ def run(args: argparse.Namespace) -> int:
     from syncops.engine.runtime import Engine, EngineError
     from syncops.connectors.credentials import MissingSecret
     from syncops.connectors.errors import DeliveryError
+    from syncops.intake.server import IntakeError
     from syncops.store.control import EngineAlreadyRunning
 
     if getattr(args, "systemd_unit", False):
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         try:
             await engine.start()
-        except (EngineError, EngineAlreadyRunning, MissingSecret, DeliveryError, ValueError) as exc:
+        except (EngineError, EngineAlreadyRunning, MissingSecret, DeliveryError, ValueError, IntakeError) as exc:
             raise CliError(str(exc)) from None
         log("store", url=_safe(ctx.store_url))
         await stop.wait()

@@ -15,11 +15,11 @@ from .alerts import build_alerts
 from .errors import ConfigError
 from .parse import compose
 from .reader import Reader, join, line_of
-from .schema import RECONCILE_EVERY, Config, Schedule, Tenant
+from .schema import RECONCILE_EVERY, Config, Schedule, Tenant, Webhooks
 from .sections import build_endpoint, build_flow, build_schedule
 from .valuemaps import build_maps
 
-TOP_KEYS = ("store", "tenants", "alerts")
+TOP_KEYS = ("store", "tenants", "alerts", "webhooks")
 TENANT_KEYS = ("production", "endpoints", "flows", "maps", "reconcile", "alerts")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -84,7 +84,14 @@ def _build_config(r: Reader, root: Node | None, base_dir: Path) -> Config:
             if name is not None and tenant is not None:
                 tenants[name] = tenant
     alerts = build_alerts(r, items["alerts"][1], "alerts") if "alerts" in items else None
-    return Config(store=store, tenants=tenants, alerts=alerts)
+    webhooks = None
+    if "webhooks" in items:
+        from .webhooks import build_server
+
+        webhooks = build_server(r, items["webhooks"][1], "webhooks")
+    if webhooks is None and any(ep.webhook for t in tenants.values() for ep in t.endpoints.values()):
+        webhooks = Webhooks()  # an endpoint wants webhooks: serve them on the default address
+    return Config(store=store, tenants=tenants, alerts=alerts, webhooks=webhooks)
 
 
 def _build_tenant(r: Reader, name: str, node: Node, path: str, base_dir: Path) -> Tenant | None:

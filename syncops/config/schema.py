@@ -46,6 +46,7 @@ class Endpoint:
     credential: str  # reference only: "keyring", "env:VAR" or "simulator"; never the secret itself
     options: dict[str, Any] = field(default_factory=dict)  # vendor-specific, e.g. odoo database, shopify api_version
     tenant: str = ""  # owning tenant, so the endpoint alone can name its keyring entry
+    webhook: "EndpointWebhook | None" = None  # the endpoint pushes events to POST /hooks/<tenant>/<name>
 
     @property
     def is_simulated(self) -> bool:
@@ -60,6 +61,34 @@ class Endpoint:
     def keyring_user(self) -> str:
         """Keyring username for ``credential: keyring`` (service is KEYRING_SERVICE)."""
         return f"{self.tenant}/{self.name}"
+
+
+# Vendors that sign their webhooks in a way syncops verifies (syncops/intake/verify.py).
+WEBHOOK_KINDS = ("square", "shopify", "bigcommerce")
+WEBHOOK_LISTEN = "127.0.0.1:8787"
+BIGCOMMERCE_HOOK_HEADER = "X-Syncops-Hook-Secret"
+
+
+@dataclass(frozen=True)
+class EndpointWebhook:
+    """Per endpoint `webhook:`. The secret is a credential of its own (keyring user
+    "<tenant>/<endpoint>/webhook", env SYNCOPS_SECRET_<TENANT>_<ENDPOINT>_WEBHOOK)."""
+
+    credential: str = KEYRING  # "keyring", "env:VAR" or "simulator"
+    # Square signs URL + body: the URL exactly as in the subscription. None = the URL syncops
+    # listens on (only right without a reverse proxy in front).
+    notification_url: str | None = None
+    header: str = BIGCOMMERCE_HOOK_HEADER  # BigCommerce: the custom header carrying the shared secret
+
+
+@dataclass(frozen=True)
+class Webhooks:
+    """Top-level `webhooks:`: the intake server (plain HTTP; TLS belongs to a reverse proxy)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8787
+    max_body: int = 1024 * 1024  # bytes; larger deliveries are refused with 413 before being read whole
+    tolerance: float = 300.0  # seconds; a vendor timestamp older than this is stale (401)
 
 
 @dataclass(frozen=True)
@@ -101,6 +130,8 @@ class Config:
     tenants: dict[str, Tenant]  # name -> Tenant, in file order
     source_path: Path | None = None
     alerts: Any = None  # syncops.config.alerts.AlertSpec: the fleet-wide `alerts:` section
+    # The intake server's settings; None when no endpoint has `webhook:` (nothing to serve).
+    webhooks: Webhooks | None = None
 
     def iter_flows(self) -> Iterator[tuple[Tenant, Flow]]:
         for tenant in self.tenants.values():

@@ -24,7 +24,7 @@ from .schema import (
     Schedule,
 )
 
-ENDPOINT_KEYS = ("kind", "base_url", "credential", "options")
+ENDPOINT_KEYS = ("kind", "base_url", "credential", "options", "webhook")
 FLOW_KEYS = ("name", "entity", "source", "target", "schedule", "sla", "retry", "coalesce", "mappings", "batch_size", "enabled")
 SCHEDULE_KEYS = ("every", "cron", "timezone")
 RETRY_KEYS = ("max_attempts", "base_delay", "max_delay")
@@ -61,7 +61,13 @@ def build_endpoint(r: Reader, tenant: str, name: str, node: Node, path: str) -> 
         r.error(items["options"][1], join(path, "options"), "expected a mapping of vendor options, got a single value")
     elif options and "max_wait" in options:
         _max_wait(r, items["options"][1], join(join(path, "options"), "max_wait"), options["max_wait"])
-    return Endpoint(name=name, kind=kind, base_url=base_url, credential=credential, options=options or {}, tenant=tenant)
+    webhook = None
+    if "webhook" in items:
+        from .webhooks import build_endpoint_webhook
+
+        webhook = build_endpoint_webhook(r, items["webhook"][1], join(path, "webhook"), kind, base_url, _credential)
+    return Endpoint(name=name, kind=kind, base_url=base_url, credential=credential, options=options or {}, tenant=tenant,
+                    webhook=webhook)
 
 
 def _max_wait(r: Reader, node: Node, path: str, value: object) -> None:

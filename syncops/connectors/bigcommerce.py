@@ -445,12 +445,7 @@ class BigCommerceConnector:
             except (KeyError, TypeError, ValueError):
                 raise self._shape("GET /v2/orders (date_modified)", row) from None
             stamps.append(modified)
-            lines = await self._order_lines(row)
-            payload = self._order_payload(row, lines)
-            changes.append(SourceChange(
-                idempotency_key=f"bc:order:{row['id']}:{modified}:{_digest(payload)}",
-                entity_key=payload["order_number"], payload=payload, source_payload=row,
-                changed_at=float(modified)))
+            changes.append(await self._order_change(row, modified))
         # Inclusive watermark (min_date_modified is >=) with whole-second dates: orders modified
         # in the last second are read again next time and dropped by their idempotency keys.
         if len(rows) < limit:
@@ -463,6 +458,34 @@ class BigCommerceConnector:
             same = all(stamp == stamps[-1] for stamp in stamps)
             state, more = {"watermark": stamps[-1], "page": 2 if same else 1}, True
         return PullPage(changes=changes, cursor=json.dumps(state), has_more=more)
+
+    async def _order_change(self, row: dict[str, Any], modified: int) -> SourceChange:
+        lines = await self._order_lines(row)
+        payload = self._order_payload(row, lines)
+        return SourceChange(
+            idempotency_key=f"bc:order:{row['id']}:{modified}:{_digest(payload)}",
+            entity_key=payload["order_number"], payload=payload, source_payload=row,
+            changed_at=float(modified))
+
+    async def fetch_order(self, order_id: int | str) -> SourceChange | None:
+        """One order as the poll would read it: BigCommerce webhooks carry only its id."""
+        params = {"include": "consignments.line_items", "consignment_structure": "object"}
+        try:
+            resp = await self._request("GET", f"v2/orders/{int(order_id)}", params=params)
+        except DeliveryError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if resp.status_code == 204 or not resp.content:
+            return None
+        row = self._json(resp, "GET /v2/orders/{id}")
+        if not isinstance(row, dict):
+            raise self._shape("GET /v2/orders/{id}", row)
+        try:
+            modified = int(_rfc_epoch(row["date_modified"]))
+        except (KeyError, TypeError, ValueError):
+            raise self._shape("GET /v2/orders/{id} (date_modified)", row) from None
+        return await self._order_change(row, modified)
 
     async def _order_lines(self, row: dict[str, Any]) -> list[dict[str, Any]]:
         lines: list[dict[str, Any]] = []

@@ -185,3 +185,24 @@ def _no_keyring(tenant: str, endpoint: str, reason: str) -> str:
     return (f"cannot store the secret for {tenant}/{endpoint}: {reason}. Install a keyring backend "
             f"(e.g. gnome-keyring/KWallet on Linux) or set {env_var(tenant, endpoint)} in the environment "
             f"syncops runs in (set {ALLOW_PLAINTEXT_ENV}=1 to accept a plaintext keyring file)")
+
+
+# ---- webhook signing secrets: a credential of their own per endpoint ----------------------------
+# keyring user "<tenant>/<endpoint>/webhook", env SYNCOPS_SECRET_<TENANT>_<ENDPOINT>_WEBHOOK.
+WEBHOOK_SUFFIX = "/webhook"
+
+
+def webhook_entry(endpoint: str) -> str:
+    """The credential-store name of an endpoint's webhook secret (pass it where an endpoint goes)."""
+    return endpoint + WEBHOOK_SUFFIX
+
+
+def get_webhook_secret(tenant: str, endpoint: str, credential_ref: str | None = "keyring", *,
+                       keyring_module: Any = None, environ: Mapping[str, str] | None = None) -> str:
+    try:
+        return get_secret(tenant, webhook_entry(endpoint), credential_ref, keyring_module=keyring_module,
+                          environ=environ)
+    except MissingSecret:
+        var = env_var(tenant, webhook_entry(endpoint))
+        raise MissingSecret(f"no webhook secret for {tenant}/{endpoint}: run `syncops creds set {tenant} "
+                            f"{endpoint} --webhook` or set {var}") from None

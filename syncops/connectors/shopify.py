@@ -233,12 +233,7 @@ class ShopifyConnector:
             if not node.get("id") or not updated:
                 raise DeliveryError(Category.UNKNOWN, "Shopify order without id or updatedAt",
                                     response_excerpt=self._api.excerpt(json.dumps(node)))
-            payload = to_sales_order(node, location)
-            changes.append(SourceChange(
-                idempotency_key=f"shop:order:{node['id']}:{updated}",
-                entity_key=str(payload["order_number"]),
-                payload=payload, source_payload=node, changed_at=epoch(updated),
-            ))
+            changes.append(self._order_change(node, location))
             high = later(high, updated)
         info = connection.get("pageInfo") or {}
         if info.get("hasNextPage") and info.get("endCursor"):
@@ -247,6 +242,28 @@ class ShopifyConnector:
         # Inclusive overlap: the next poll re-reads the newest second; idempotency keys drop repeats.
         return PullPage(changes=changes, cursor=OrdersCursor(watermark=high or state.watermark).dump(),
                         has_more=False)
+
+    @staticmethod
+    def _order_change(node: dict[str, Any], location: str) -> SourceChange:
+        payload = to_sales_order(node, location)
+        return SourceChange(
+            idempotency_key=f"shop:order:{node['id']}:{node['updatedAt']}",
+            entity_key=str(payload["order_number"]),
+            payload=payload, source_payload=node, changed_at=epoch(node["updatedAt"]),
+        )
+
+    async def fetch_order(self, order_id: str | int) -> SourceChange | None:
+        """One order as the poll would read it (a webhook names it; this completes the record).
+
+        `order_id` is the numeric id or the gid; None when Shopify has no such order."""
+        number = str(order_id).rsplit("/", 1)[-1]
+        data = await self._api.call(ORDERS_QUERY, {"first": 1, "after": None, "query": f"id:{number}"})
+        edges = ((data.get("orders") or {}).get("edges") or []) if isinstance(data, dict) else []
+        for edge in edges:
+            node = edge.get("node") or {}
+            if str(node.get("id", "")).rsplit("/", 1)[-1] == number and node.get("updatedAt"):
+                return self._order_change(node, self.options.get("order_location", "web"))
+        return None
 
     async def push(self, entity: str, deliveries: list[Delivery]) -> list[ItemResult]:
         if entity == "inventory":

@@ -163,6 +163,15 @@ class SquareConnector:
             answered = True
         return [r if r is not None else ItemResult(d.record_id) for r, d in zip(results, deliveries)]
 
+    async def webhook_inventory(self, counts: list[Any]) -> list[SourceChange]:
+        """`inventory.count.updated` counts -> the very changes a poll would read (same keys).
+
+        Only the states and locations the poll reads: anything else a poll would never see.
+        """
+        wanted = [c for c in counts if isinstance(c, dict) and c.get("state", "IN_STOCK") == "IN_STOCK"
+                  and (self.location_ids is None or c.get("location_id") in self.location_ids)]
+        return await self._inventory_changes(wanted)
+
     async def read_levels(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
         from syncops.connectors.square_levels import read_levels  # reconciliation only; see that module
         return await read_levels(self, pairs)

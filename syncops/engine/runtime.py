@@ -36,7 +36,8 @@ class Engine:
                  heartbeat_every: float = 2.0, stale_after: float = 15.0, control_every: float = 0.5,
                  maintenance_every: float = 30.0, retention_days: float | None = 30.0,
                  get_secret: Callable[..., str] | None = None, breaker_cooldown: float = 5.0,
-                 lease_seconds: float = 60.0) -> None:
+                 lease_seconds: float = 60.0, webhook_listen: str | None = None,
+                 get_webhook_secret: Callable[..., str] | None = None) -> None:
         self.config = config
         self.store = store
         self.url_overrides = dict(url_overrides or {})
@@ -51,6 +52,11 @@ class Engine:
         self.get_secret = get_secret
         self.breaker_cooldown = breaker_cooldown
         self.lease_seconds = lease_seconds
+        # Webhook intake (syncops/intake): served when the config has `webhooks:` or an endpoint
+        # `webhook:`; webhook_listen overrides the address ("127.0.0.1:0" = any free port).
+        self.webhook_listen = webhook_listen
+        self.get_webhook_secret = get_webhook_secret
+        self.intake: Any = None
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.engine_id = liveness.engine_id(self.host, self.pid)
@@ -157,13 +163,31 @@ class Engine:
         try:
             await self._build()
             await self.publish_settings()
+            await self._start_intake()
         except BaseException:
+            await self._stop_intake()
             await asyncio.to_thread(control.unregister_engine, self.store, self.engine_id)
             await self._close_connectors()
             raise
         self.started = True
         self.log("engine_started", engine=self.engine_id, mode=self.mode, flows=len(self.pollers),
                  endpoints=len(self.dispatchers))
+
+    async def _start_intake(self) -> None:
+        settings = getattr(self.config, "webhooks", None)
+        if settings is None:
+            return
+        from syncops.intake.server import IntakeServer
+
+        self.intake = IntakeServer(self, settings, get_secret=self.get_webhook_secret, listen=self.webhook_listen)
+        await self.intake.start()
+
+    async def _stop_intake(self) -> None:
+        if self.intake is not None:
+            try:
+                await self.intake.stop()
+            except Exception as exc:  # never let the web server hold up a shutdown
+                self.log("housekeeping_error", job="webhooks", error=repr(exc))
 
     async def publish_settings(self) -> None:
         """Put this engine's tenants' and flows' settings (never credentials) into the store, so a
@@ -336,6 +360,7 @@ class Engine:
         if self.stopping:
             return
         self.stopping = True
+        await self._stop_intake()  # no new deliveries; the vendors retry what they could not hand over
         # Let a poll that is storing a page finish: its cursor and records commit together.
         busy = [p.lock for p in self.pollers.values() if p.lock.locked()]
         end = time.monotonic() + deadline

@@ -106,6 +106,7 @@ class BigCommerceApp:
     """The simulated store. Thread-safe: one lock around all state."""
 
     name = "bigcommerce"
+    webhooks: Any = None  # a simulator.webhooks.WebhookSender: store/order/created|statusUpdated (ids only)
 
     def __init__(
         self,
@@ -214,6 +215,8 @@ class BigCommerceApp:
                 "customer_id": 0 if customer is None else customer + 1, "created": stamp, "modified": stamp,
                 "status": status, "shipping": _d(shipping), "payment_method": payment_method, "products": products,
             }
+            if self.webhooks is not None:
+                self.webhooks.emit("store/order/created", {"type": "order", "id": oid})
             return oid
 
     def refund_order(self, order_id: int, lines: list[tuple[str, int]], *, now: float | None = None) -> int:
@@ -227,6 +230,9 @@ class BigCommerceApp:
             order = self.orders_by_id[order_id]
             order["status"] = status
             order["modified"] = self.clock() if now is None else now
+            if self.webhooks is not None:
+                self.webhooks.emit("store/order/statusUpdated", {"type": "order", "id": order_id,
+                                                                 "status": {"new_status_id": status}})
 
     def orders(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -182,6 +182,14 @@ class _IdempotencyEntry:
 
 class ShopifyApp:
     name = "shopify"
+    webhooks: Any = None  # a simulator.webhooks.WebhookSender: orders/create|updated|cancelled
+
+    def _order_webhook(self, topic: str, order: "_Order") -> None:
+        if self.webhooks is not None:  # the REST shape Shopify posts (the id is what syncops reads back)
+            self.webhooks.emit(topic, {"id": order.number, "admin_graphql_api_id": order.gid, "name": order.name,
+                                       "created_at": iso(order.created_at), "updated_at": iso(order.updated_at),
+                                       "cancelled_at": iso(order.cancelled_at) if order.cancelled_at else None,
+                                       "currency": order.currency})
 
     def __init__(
         self,
@@ -335,12 +343,14 @@ class ShopifyApp:
             )
             self.orders[order.gid] = order
             self.payouts.charge(order.gid, order.name, self._order_total(order), at)
+            self._order_webhook("orders/create", order)
             return order.gid
 
     def touch_order(self, gid: str, *, now: float | None = None) -> None:
         """An edit in the Shopify admin (note, tag): only `updatedAt` moves."""
         with self._lock:
             self.orders[gid].updated_at = float(int(self.clock() if now is None else now))
+            self._order_webhook("orders/updated", self.orders[gid])
 
     def refund_order(self, gid: str, lines: list[tuple[str, int]], *, restock: bool | str = True,
                      now: float | None = None) -> str:
@@ -355,6 +365,7 @@ class ShopifyApp:
                 self.payouts.refund(order.gid, order.name, self._order_total(order), at)
             order.cancelled_at = at
             order.updated_at = at
+            self._order_webhook("orders/cancelled", order)
 
     # ------------------------------------------------------------------ HTTP
 
@@ -743,6 +754,9 @@ class ShopifyApp:
 
     def _order_rows(self, query: str):
         orders = sorted(self.orders.values(), key=_Order.sort_key)
+        ids = re.findall(r"(?<![\w_])id:(\d+)", query)  # `id:1001` (the webhook follow-up read)
+        if ids:
+            orders = [o for o in orders if str(o.number) in ids or o.gid.rsplit("/", 1)[-1] in ids]
         for op, value in _UPDATED_AT.findall(query):
             try:
                 bound = parse_iso(value)

@@ -13,6 +13,7 @@ import json
 import random
 import threading
 import time
+import uuid
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -78,6 +79,7 @@ class SquareApp:
     """
 
     name = "square"
+    webhooks: Any = None  # a simulator.webhooks.WebhookSender: inventory.count.updated on every count change
 
     def __init__(
         self,
@@ -637,6 +639,16 @@ class SquareApp:
         count = self._counts.setdefault((var_id, loc), {"qty": Decimal(0), "ms": 0})
         count["qty"] += delta  # Square lets counts go negative after an oversell
         count["ms"] = max(round(now * 1000), count["ms"])
+        self._count_webhook(var_id, loc)
+
+    def _count_webhook(self, var_id: str, loc: str) -> None:
+        if self.webhooks is None:
+            return
+        count = self._counts[(var_id, loc)]
+        self.webhooks.emit("inventory.count.updated", {"type": "inventory_counts", "id": str(uuid.uuid4()), "object": {
+            "inventory_counts": [{"catalog_object_id": var_id, "catalog_object_type": "ITEM_VARIATION",
+                                  "state": TRACKED_STATE, "location_id": loc, "quantity": _qty(count["qty"]),
+                                  "calculated_at": rfc3339(count["ms"] / 1000)}]}})
 
     def _physical(self, var_id: str, loc: str, qty: Decimal, now: float, *, ignore_unchanged: bool = True) -> None:
         count = self._counts.setdefault((var_id, loc), {"qty": Decimal(0), "ms": 0})
@@ -644,6 +656,7 @@ class SquareApp:
             return  # Square's default ignore_unchanged_counts: no new count, no new calculated_at
         count["qty"] = qty
         count["ms"] = max(round(now * 1000), count["ms"])
+        self._count_webhook(var_id, loc)
 
     def _returned(self, order_id: str, line_uid: str) -> int:
         return sum(int(item["quantity"]) for order in self._orders.values() for ret in order.get("returns", [])

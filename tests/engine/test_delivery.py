@@ -52,7 +52,9 @@ def test_duplicate_source_events_make_one_record(h):
     async def scenario():
         engine = await h.start()
         h.square.record_sale("store-1", [("MUG-WHITE", 1)])
-        await until(lambda: states(h.store, "inventory").get("delivered", 0) >= 1, what="delivery")
+        await until(lambda: h.shopify.level("MUG-WHITE", "store-1") == h.square.count("MUG-WHITE", "store-1"),
+                    what="the sale delivered")
+        await engine.run_poll("acme", "inventory")  # everything the source has is read now
         before = sum(states(h.store, "inventory").values())
         # Polling again re-reads the overlap window: the same events must not be stored twice.
         for _ in range(3):

@@ -181,7 +181,7 @@ def test_the_engine_reconciles_each_tenant_on_its_configured_schedule(tmp_path):
         async def scenario():
             await synced(h)
             h.shopify.adjust_behind_back("MUG-WHITE", "store-1", -2)
-            await until(lambda: any(d.state == "failed" for d in drifts(h.store)), timeout=10,
+            await until(lambda: any(d.state == "failed" for d in drifts(h.store)), timeout=30,
                         what="the scheduled reconciliation to find the drift")
             assert last_runs(h.store)["acme"]["worst"]["key"] == "MUG-WHITE@store-1"
             assert any(e == "reconciled" for e, _ in h.events)

@@ -1,0 +1,1 @@
+"""Webhook intake: a real ASGI server inside the engine, vendor signature checks, durable records."""
