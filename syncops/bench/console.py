@@ -52,7 +52,8 @@ async def _measure_console(path: Path, idle_seconds: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     start = time.perf_counter()
     store = open_store(f"sqlite:///{path}", create=False)
-    app = SyncopsConsole(store, bench_config(), refresh_interval=1.0, env={}, watch_tty=False)
+    app = SyncopsConsole(store, bench_config(), refresh_interval=1.0, env={}, watch_tty=False,
+                         first_screen="dashboard")
     async with app.run_test(size=SIZE) as pilot:
         await _until(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.health is not None)
         # Pilot waits for all workers to go idle; the moment the table got its rows is what counts.

@@ -39,6 +39,7 @@ class RecordScreen(ConsoleScreen):
         Binding("x", "resolve", "Resolve"),
         Binding("m", "add_mapping", "Map value", show=False),
         Binding("v", "reveal", "Reveal PII", show=False),
+        Binding("t", "timeline", "Timeline", show=False),
         Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False, key_display="["),
         Binding("right_square_bracket", "tab(1)", "Next tab", show=False, key_display="]"),
         Binding("ctrl+r", "reload", "Reload", show=False),
@@ -360,6 +361,12 @@ class RecordScreen(ConsoleScreen):
         tabs = self.query_one("#tabs", TabbedContent)
         i = TABS.index(tabs.active) if tabs.active in TABS else 0
         tabs.active = TABS[(i + step) % len(TABS)]
+
+    def action_timeline(self) -> None:
+        from syncops.console.screens.timeline import open_timeline, timeline_key
+
+        if self.record is not None:
+            open_timeline(self.app, timeline_key(self.record.entity, self.record.entity_key))
 
     def action_reload(self) -> None:
         self.reload()
