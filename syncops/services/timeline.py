@@ -42,6 +42,7 @@ class TimelineEvent:
     summary: str  # one line, what a technician reads
     actor: str | None = None  # who: an operator, "engine" or "source"
     snapshot: Any = None  # masked payload (source events, edits: the masked diff)
+    outcome: str | None = None  # attempts: delivered / failed / retry / deferred
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -90,15 +91,17 @@ def _source_system(config: Any | None, tenant: str, flow: str) -> str | None:
 
 
 def _attempt_event(rec: Any, a: Any) -> TimelineEvent:
-    status = f" HTTP {a.status}" if a.status else ""
-    took = f" in {a.duration_ms:.0f} ms" if a.duration_ms is not None else ""
+    # The cause first: at 80 columns only the start of the line is visible.
+    status = f" (HTTP {a.status}" + (f", {a.duration_ms:.0f} ms)" if a.duration_ms is not None else ")") \
+        if a.status else ""
     if a.outcome == "delivered":
-        kind, text = DELIVERY, f"delivered to {a.endpoint}{status}{took}"
+        kind, text = DELIVERY, f"delivered to {a.endpoint}{status}"
     else:
         kind = ATTEMPT
-        why = f": {a.error_category or 'error'}: {a.error_message}" if a.error_message else ""
-        text = f"attempt {a.outcome} at {a.endpoint}{status}{took}{why}"
-    return TimelineEvent(a.at, kind, rec.id, rec.tenant, rec.flow, rec.entity_key, a.endpoint, text, "engine")
+        why = f": [{a.error_category or 'error'}] {a.error_message}" if a.error_message else ""
+        text = f"{a.outcome} at {a.endpoint}{why}{status}"
+    return TimelineEvent(a.at, kind, rec.id, rec.tenant, rec.flow, rec.entity_key, a.endpoint, text, "engine",
+                         outcome=a.outcome)
 
 
 def _action_event(rec: Any, e: Any) -> TimelineEvent:
@@ -114,7 +117,7 @@ def _record_events(rec: Any, attempts: list[Any], versions: list[Any], audit: li
     source = _source_system(config, rec.tenant, rec.flow) or "source"
     lag = rec.created_at - rec.source_ts
     ev.append(TimelineEvent(rec.source_ts, SOURCE, rec.id, rec.tenant, rec.flow, rec.entity_key, source,
-                            f"changed at {source}; record #{rec.id} created {lag:.0f}s later for {rec.target}",
+                            f"changed at {source} -> record #{rec.id} for {rec.target} ({lag:.0f}s later)",
                             "source", _masked(rec.entity, _loads(first))))
     ev += [_attempt_event(rec, a) for a in attempts]
     for v in versions:
@@ -128,7 +131,7 @@ def _record_events(rec: Any, attempts: list[Any], versions: list[Any], audit: li
     if rec.state in (FAILED, QUARANTINED, RETRY_WAIT) and rec.error_message and rec.error_message not in seen:
         # Failed before any delivery attempt (a mapping or validation failure): only the record says so.
         ev.append(TimelineEvent(rec.updated_at, FAILURE, rec.id, rec.tenant, rec.flow, rec.entity_key, rec.target,
-                                f"{rec.state.replace('_', ' ')}: {rec.error_category or 'error'}: {rec.error_message}",
+                                f"{rec.state.replace('_', ' ')}: [{rec.error_category or 'error'}] {rec.error_message}",
                                 "engine"))
     if rec.state == SUPERSEDED:
         by = f" by record #{rec.superseded_by}" if rec.superseded_by else ""

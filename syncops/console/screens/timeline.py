@@ -24,7 +24,7 @@ KIND_LABEL = {SOURCE: "source", ATTEMPT: "attempt", DELIVERY: "delivered", FAILU
 
 
 def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%m-%d %H:%M")
 
 
 class TimelineScreen(ConsoleScreen):
@@ -58,11 +58,18 @@ class TimelineScreen(ConsoleScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#events", DataTable)
-        for label, key in (("When (UTC)", "when"), ("Event", "kind"), ("#", "record"), ("Where", "where"),
-                           ("What", "what")):
-            table.add_column(label, key=key)
         self.reload()
+
+    def _columns(self, table: DataTable) -> tuple[bool, int, int]:
+        """(wide, where width, what width): the What column takes the room left, no sideways scroll."""
+        wide = self.app.size.width >= 100
+        where = 40 if wide else 10
+        what = max(20, self.app.size.width - (11 + 9 + 5 + where) - 2 * 5 - 2)
+        table.clear(columns=True)
+        for label, key, width in (("When UTC", "when", 11), ("Event", "kind", 9), ("#", "record", 5),
+                                  ("Where", "where", where), ("What", "what", what)):
+            table.add_column(label, key=key, width=width)
+        return wide, where, what
 
     def reload(self) -> None:
         key, tenant, backend = self.key, self.tenant, self.app.backend
@@ -79,20 +86,24 @@ class TimelineScreen(ConsoleScreen):
                  "action": v.get("accent", "")}
         table = self.query_one("#events", DataTable)
         cursor = table.cursor_row
-        wide = self.app.size.width >= 100
-        table.clear()
+        wide, where_w, what_w = self._columns(table)
         for i, e in enumerate(tl.events):
             kind_style = style.get(e.kind, "")
-            if e.kind == ATTEMPT and "failed" in e.summary:
-                kind_style = f"bold {v.get('error', '')}"
-            where = f"{e.tenant}/{e.flow} {e.entity_key}" if wide else e.entity_key
-            table.add_row(_when(e.at), Text(KIND_LABEL[e.kind], style=kind_style), str(e.record_id),
-                          clip(where, 44 if wide else 18), clip(e.summary, 80 if wide else 60), key=str(i))
+            label = KIND_LABEL[e.kind]
+            if e.kind == ATTEMPT:  # the attempt's outcome is the event: failed / retry / deferred
+                label = e.outcome or label
+                if e.outcome == "failed":
+                    kind_style = f"bold {v.get('error', '')}"
+            # Narrow: where is the location of a SKU@location key (the detail line says the rest).
+            where = f"{e.tenant}/{e.flow} {e.entity_key}" if wide else (e.entity_key.partition("@")[2] or e.flow)
+            # Text, not str: a str cell is markup, and "[mapping]" would vanish.
+            table.add_row(_when(e.at), Text(label, style=kind_style), str(e.record_id),
+                          Text(clip(where, where_w)), Text(clip(e.summary, what_w)), key=str(i))
         if tl.events:
             table.move_cursor(row=min(cursor, len(tl.events) - 1))
         summary = Text(f"Timeline {tl.key}", style="bold")
         if tl.events:
-            summary.append(f"  {len(tl.events)} events  {tl.records} records  ")
+            summary.append(f"  {len(tl.events)} events  {tl.records} record{'s' if tl.records != 1 else ''}  ")
             summary.append(clip(", ".join(tl.keys), 60), style="dim")
             if tl.truncated:
                 summary.append("  (newest records only)", style="dim")
