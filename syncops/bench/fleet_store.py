@@ -94,6 +94,6 @@ def measure_rollup(path: Path, tenants: int, flows: int, rounds: int = 5) -> dic
     finally:
         store.close()
     assert result is not None
-    return {"tenants": len(result.tenants), "flows": len(result.health.flows), "first_s": times[0],
+    return {"tenants": len(result.tenants), "flows": len(result.health.flows), "first_s": times[0], "rounds": rounds,
             "fleet_rollup_s": sorted(times)[len(times) // 2],
             "worst": result.tenants[0].tenant if result.tenants else None}
