@@ -48,7 +48,8 @@ class RecordScreen(ConsoleScreen):
     HELP = ("Actions use the version shown: if the engine or someone else changed the record since, "
             "nothing is changed and you are told to reload (ctrl+r). Customer data stays masked until "
             "v reveals it; every reveal is recorded in the audit log (also on a read-only console, where "
-            "reveal is allowed because it changes nothing). [ and ] switch tabs.")
+            "reveal is allowed because it changes nothing). [ and ] switch tabs. t opens the timeline of the record's "
+            "SKU (at every location) or order.")
 
     def __init__(self, record_id: int) -> None:
         super().__init__()
