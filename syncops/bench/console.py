@@ -3,7 +3,9 @@
 Builds (or reuses, --store) a store with 200,000 records in exception states, then in a
 fresh process (so its RSS is the console's own) measures: first paint of the dashboard
 and of the exceptions screen, filter change to updated table, peak RSS, and CPU while
-idle with the 1 s live refresh running. For comparison, also in its own process: Textual's
+idle with the 1 s live refresh running. The fleet rollup (services.fleet, the fleet view and
+`status --by-tenant`) is timed on its own store of 500 tenants x 10 flows (--only-fleet: just
+that figure). For comparison, also in its own process: Textual's
 built-in DataTable showing 100,000 rows loaded naively (capped).
 """
 
@@ -26,6 +28,8 @@ HEADLINE_FILTER = "tenant:acme-outdoor cat:mapping"
 # Reported too, for honesty about the slow end: a free-text search and a rare key pattern.
 OTHER_FILTERS = ["timed out", "key:SKU-0001*"]
 SIZE = (120, 40)
+# The fleet rollup (services.fleet) over its own store: 500 tenants x 10 flows.
+FLEET_TARGET_S = 0.5
 
 
 def _rss_mb() -> float:
@@ -52,7 +56,8 @@ async def _measure_console(path: Path, idle_seconds: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     start = time.perf_counter()
     store = open_store(f"sqlite:///{path}", create=False)
-    app = SyncopsConsole(store, bench_config(), refresh_interval=1.0, env={}, watch_tty=False)
+    app = SyncopsConsole(store, bench_config(), refresh_interval=1.0, env={}, watch_tty=False,
+                         first_screen="dashboard")
     async with app.run_test(size=SIZE) as pilot:
         await _until(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.health is not None)
         # Pilot waits for all workers to go idle; the moment the table got its rows is what counts.
@@ -140,7 +145,29 @@ def _subprocess(args: list[str], timeout: float | None, stream_stderr: bool = Fa
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _fleet(args: argparse.Namespace) -> dict[str, Any]:
+    """Build the fleet store and time the rollup, both in their own process (small parent, as above)."""
+    with tempfile.TemporaryDirectory(prefix="syncops-bench-fleet-") as tmp:
+        path = Path(tmp) / "fleet.db"
+        t = time.perf_counter()
+        _subprocess(["--build-fleet", str(path), "--fleet-tenants", str(args.fleet_tenants),
+                     "--fleet-flows", str(args.fleet_flows)], timeout=900)
+        built = time.perf_counter() - t
+        out = _subprocess(["--measure-fleet", str(path), "--fleet-tenants", str(args.fleet_tenants),
+                           "--fleet-flows", str(args.fleet_flows)], timeout=600) or {}
+    return dict(out, build_s=built, target_s=FLEET_TARGET_S,
+                verdict="PASS" if out.get("fleet_rollup_s", 1e9) < FLEET_TARGET_S else "MISS")
+
+
+def fleet_line(f: dict[str, Any]) -> str:
+    return (f"{'fleet_rollup_s':<28}{f['fleet_rollup_s']:>10.3f} s {'< ' + format(f['target_s'], 'g') + ' s':>12}  "
+            f"{f['verdict']}  ({f['tenants']} tenants x {f['flows'] // max(f['tenants'], 1)} flows, median of "
+            f"{f['rounds']}; first call {f['first_s']:.3f} s)")
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.only_fleet:
+        return {"fleet": _fleet(args)}
     result: dict[str, Any] = {"records": args.records, "exceptions": args.exceptions}
     tmp = None
     if args.store:
@@ -163,6 +190,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.peer_rows:
             peer = _subprocess(["--peer", str(args.peer_rows)], timeout=args.peer_cap)
             result["peer"] = peer or {"rows": args.peer_rows, "seconds": None, "capped_at_s": args.peer_cap}
+        result["fleet"] = _fleet(args)
     finally:
         if tmp is not None and not args.keep:
             tmp.cleanup()
@@ -186,6 +214,8 @@ def report(result: dict[str, Any]) -> str:
     for name, value, target, verdict in _verdicts(c):
         unit = units.get(name, " s")
         lines.append(f"{name:<28}{value:>10.3f}{unit:<2}{'< ' + format(target, 'g') + unit:>12}  {verdict}")
+    if result.get("fleet"):
+        lines.append(fleet_line(result["fleet"]))
     lines.append("filters (change to updated table; matching counted afterwards):")
     for query, f in c["filters"].items():
         mark = "PASS" if f["seconds"] < TARGETS["filter_s"] else "MISS"
@@ -215,8 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--idle", type=float, default=5.0, help="seconds of idle to measure CPU over")
     p.add_argument("--peer-rows", type=int, default=100_000, help="0 skips the DataTable comparison")
     p.add_argument("--peer-cap", type=float, default=20.0, help="give up on the peer after this many seconds")
+    p.add_argument("--fleet-tenants", type=int, default=500, help="fleet rollup store: tenants (default 500)")
+    p.add_argument("--fleet-flows", type=int, default=10, help="fleet rollup store: flows per tenant (default 10)")
+    p.add_argument("--only-fleet", action="store_true", help="only the fleet rollup figure (no 1M-record store)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--measure", help=argparse.SUPPRESS)
+    p.add_argument("--build-fleet", help=argparse.SUPPRESS)
+    p.add_argument("--measure-fleet", help=argparse.SUPPRESS)
     p.add_argument("--peer", type=int, help=argparse.SUPPRESS)
     p.add_argument("--build", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -232,16 +267,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.measure:
         print(json.dumps(asyncio.run(_measure_console(Path(args.measure), args.idle))))
         return 0
+    if args.build_fleet:
+        from syncops.bench.fleet_store import build_fleet
+
+        build_fleet(Path(args.build_fleet), tenants=args.fleet_tenants, flows=args.fleet_flows).close()
+        print(json.dumps({"built": args.build_fleet}))
+        return 0
+    if args.measure_fleet:
+        from syncops.bench.fleet_store import measure_rollup
+
+        print(json.dumps(measure_rollup(Path(args.measure_fleet), args.fleet_tenants, args.fleet_flows)))
+        return 0
     if args.peer:
         print(json.dumps(asyncio.run(_measure_peer(args.peer))))
         return 0
     result = run(args)
+    if args.only_fleet:
+        print(json.dumps(result, indent=2) if args.json else fleet_line(result["fleet"]))
+        return 0 if result["fleet"]["verdict"] == "PASS" else 1
     if args.json:
         result["verdicts"] = {name: verdict for name, _v, _t, verdict in _verdicts(result["console"])}
+        if result.get("fleet"):
+            result["verdicts"]["fleet_rollup_s"] = result["fleet"]["verdict"]
         print(json.dumps(result, indent=2))
     else:
         print(report(result))
-    return 0 if all(v == "PASS" for *_x, v in _verdicts(result["console"])) else 1
+    fleet_ok = result.get("fleet", {}).get("verdict", "PASS") == "PASS"
+    return 0 if fleet_ok and all(v == "PASS" for *_x, v in _verdicts(result["console"])) else 1
 
 
 if __name__ == "__main__":

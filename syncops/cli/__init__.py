@@ -163,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
              "WARNING: failed records, oldest undelivered past half the SLA, an open circuit breaker,\n"
              "or no live engine heartbeat.")
     _json(p)
+    p.add_argument("--by-tenant", action="store_true", help="one row per tenant, worst first (the console's fleet view)")
+
+    p = _cmd(sub, "timeline", "every record of one SKU (at every location) or order across flows, in time order",
+             "timeline:run")
+    p.add_argument("key", help="entity key: a SKU (matches SKU and SKU@every location) or an order number")
+    p.add_argument("--tenant", help="only this tenant")
+    p.add_argument("--limit", type=int, default=200, help="newest records to include (default 200)")
+    _json(p)
 
     # reconcile
     rc = sub.add_parser("reconcile", help="check that the systems agree: inventory, orders, returns, settlements",

@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
         if ctx is not None:
             ctx.store.close()
     code = LEVEL[h.state]
+    if getattr(args, "by_tenant", False):
+        return _by_tenant(args, ctx, h)
     if args.json:
         emit_json({"state": h.state, "exit_code": code, "reasons": h.reasons, "store": ctx.store.safe_url,
                    "engine": None if h.engine is None else {"host": h.engine.host, "pid": h.engine.pid,
@@ -87,6 +89,32 @@ def _alerts(ctx) -> list[dict]:
         return firing(ctx.store)
     except Exception:
         return []
+
+
+def _by_tenant(args: argparse.Namespace, ctx, h) -> int:
+    """The fleet rollup (services.fleet), from the Health already read: one store pass either way."""
+    from syncops.services.fleet import rollup
+    from syncops.services.health import LEVEL
+
+    tenants = rollup(h)
+    state = max([h.state] + [t.health for t in tenants], key=LEVEL.__getitem__)
+    code = LEVEL[state]
+    if args.json:
+        emit_json({"state": state, "exit_code": code, "reasons": h.reasons, "store": ctx.store.safe_url,
+                   "tenants": [t.as_dict() for t in tenants]})
+        return code
+    table(["TENANT", "HEALTH", "FAILED", "QUAR", "SLA", "OLDEST", "PAUSED", "BREAKERS", "FLOWS", "WORST FLOW"],
+          [(t.tenant + (" [PROD]" if t.production else ""), t.health.upper(), t.failed, t.quarantined, t.sla,
+            duration(t.oldest_age), t.paused, t.breakers_open, t.flows, t.worst_flow or "-") for t in tenants])
+    print()
+    for t in tenants:
+        for r in t.reasons:
+            print(f"{t.health.upper()}: {t.tenant}: {r}")
+    for r in h.reasons:
+        print(f"WARNING: {r}")
+    print(f"SYNCOPS {state.upper()}: {len(tenants)} tenants, "
+          f"{sum(t.health == 'critical' for t in tenants)} critical, {sum(t.health == 'warning' for t in tenants)} warning")
+    return code
 
 
 def _settings_json(settings) -> dict:

@@ -27,6 +27,7 @@ from syncops.console.formatting import rich_colour
 from syncops.console.screens.audit import AuditScreen
 from syncops.console.screens.dashboard import DashboardScreen
 from syncops.console.screens.exceptions import ExceptionsScreen
+from syncops.console.screens.fleet import FleetScreen
 from syncops.console.screens.flows import FlowsScreen
 from syncops.console.screens.mappings import MappingsScreen
 from syncops.console.widgets.header import HeaderState
@@ -42,7 +43,8 @@ class SyncopsConsole(App[int]):
     TITLE = "syncops"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     MODES: ClassVar[dict[str, Any]] = {"dashboard": DashboardScreen, "exceptions": ExceptionsScreen,
-                                       "mappings": MappingsScreen, "flows": FlowsScreen, "audit": AuditScreen}
+                                       "mappings": MappingsScreen, "flows": FlowsScreen, "audit": AuditScreen,
+                                       "fleet": FleetScreen}
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -53,6 +55,7 @@ class SyncopsConsole(App[int]):
         Binding("3", "go('mappings')", "Mappings", show=False),
         Binding("4", "go('flows')", "Flows", show=False),
         Binding("5", "go('audit')", "Audit", show=False),
+        Binding("0,f", "go('fleet')", "Fleet", show=False),
         Binding("i", "about", "About", show=False),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
@@ -61,7 +64,7 @@ class SyncopsConsole(App[int]):
                  read_only: bool = False, theme: str | None = None, engine: Any | None = None,
                  actor: Actor | None = None, refresh_interval: float | None = 1.0,
                  theme_dirs: Iterable[Any] | None = None, env: dict[str, str] | None = None,
-                 page_size: int = 100, watch_tty: bool = True) -> None:
+                 page_size: int = 100, watch_tty: bool = True, first_screen: str | None = None) -> None:
         self.backend = Backend(store, config, actor=actor, clock=clock)
         self.clock = self.backend.clock
         self.read_only = read_only
@@ -69,6 +72,8 @@ class SyncopsConsole(App[int]):
         self.refresh_interval = refresh_interval
         self.page_size = page_size
         self.watch_tty = watch_tty
+        # None: the fleet when the store holds more than one tenant (settings in force), else the dashboard.
+        self.home_mode = first_screen or ("fleet" if len(self.backend.tenants()) > 1 else "dashboard")
         self.live = True  # False while the technician paused the refresh
         self._engine_failed: str | None = None
         self._marker: Any = None
@@ -174,7 +179,7 @@ class SyncopsConsole(App[int]):
         self._install_hangup_handler()
         if self.engine is not None:
             self.run_worker(self._start_engine(), group="engine", exit_on_error=False)
-        await self.switch_mode("dashboard")
+        await self.switch_mode(self.home_mode)
         if self.watch_tty and not self.is_headless:
             self.set_interval(TTY_CHECK_EVERY, self._check_tty, name="tty-watchdog")
 
@@ -400,8 +405,8 @@ class SyncopsConsole(App[int]):
     def action_back(self) -> None:
         if len(self.screen_stack) > 1:
             self.pop_screen()
-        elif self.current_mode != "dashboard":
-            self.go("dashboard")
+        elif self.current_mode != self.home_mode:
+            self.go(self.home_mode)
 
     def action_help(self) -> None:
         from syncops.console.screens.help import HelpScreen

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from syncops.services import actions, bulk, flows, health, mappings
+from syncops.services import fleet as fleet_rollup, timeline as entity_timeline
 from syncops.services.actor import Actor
 from syncops.store import console_queries, queries
 from syncops.store.db import Store, StoreError
@@ -91,6 +92,13 @@ class Backend:
     def health(self) -> health.Health:
         self.refresh_settings()
         return health.flow_health(self.store, self.config)
+
+    def fleet(self) -> fleet_rollup.Fleet:
+        self.refresh_settings()
+        return fleet_rollup.fleet(self.store, self.config)
+
+    def timeline(self, key: str, tenant: str | None = None) -> entity_timeline.Timeline:
+        return entity_timeline.entity_timeline(self.store, key, self.config, tenant=tenant)
 
     def activity(self, now: float) -> dict[tuple[str, str], queries.FlowActivity]:
         return queries.flow_activity(self.store, now=now)

@@ -15,7 +15,8 @@ SCREENS = [("dashboard", "Dashboard", "tenants and flows at a glance"),
            ("exceptions", "Exceptions", "failed, retrying and quarantined records"),
            ("mappings", "Mappings", "unmapped values and value maps"),
            ("flows", "Flows", "schedules, cursors, pause / resume / run now"),
-           ("audit", "Audit", "the action log")]
+           ("audit", "Audit", "the action log"),
+           ("fleet", "Fleet", "one row per tenant, worst first")]
 
 
 def parse_jump(query: str) -> tuple[str, str] | None:
@@ -27,7 +28,7 @@ def parse_jump(query: str) -> tuple[str, str] | None:
     word = word.lower()
     rest = rest.strip()
     aliases = {"t": "tenant", "tenant": "tenant", "f": "flow", "flow": "flow", "r": "record", "record": "record",
-               "rec": "record"}
+               "rec": "record", "timeline": "timeline", "tl": "timeline"}
     if word in aliases and rest:
         return aliases[word], rest
     return None
@@ -69,6 +70,11 @@ class ConsoleCommands(Provider):
             if kind == "record" and value.lstrip("#").isdigit():
                 rid = int(value.lstrip("#"))
                 yield Hit(1.0, f"open record #{rid}", partial(app.open_record, rid), help="record detail")
+            elif kind == "timeline":
+                from syncops.console.screens.timeline import open_timeline
+
+                yield Hit(1.0, f"timeline {value}", partial(open_timeline, app, value),
+                          help="every record of this SKU (at every location) or order, in time order")
             elif kind == "tenant":
                 yield Hit(1.0, f"tenant {value}: exceptions", partial(app.go, "exceptions", tenant=value),
                           help="exceptions filtered to this tenant")

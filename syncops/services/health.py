@@ -65,11 +65,12 @@ def _grade(h: FlowHealth) -> None:
             h.state = WARNING
 
 
-def flow_health(store: Store, config: Any | None, *, minutes: int = 30) -> Health:
+def flow_health(store: Store, config: Any | None, *, minutes: int = 30, series: bool = True) -> Health:
+    """Every flow's health. `series=False`: no per-minute delivered series (empty), for the fleet rollup."""
     now = store.clock()
     counts = queries.open_counts(store)
     oldest = queries.oldest_pending(store)
-    activity = queries.flow_activity(store, minutes=minutes, now=now)
+    activity = queries.flow_activity(store, minutes=minutes, now=now, series=series)
     controls = queries.flow_controls(store)
     keys: set[tuple[str, str]] = set(counts) | set(oldest) | set(activity)
     meta: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -88,7 +89,7 @@ def flow_health(store: Store, config: Any | None, *, minutes: int = 30) -> Healt
             counts={s: counts.get(key, {}).get(s, 0) for s in (PENDING, IN_FLIGHT, RETRY_WAIT, FAILED, QUARANTINED)},
             oldest_age=(now - oldest[key]) if key in oldest else None,
             p50=act.p50 if act else None, p95=act.p95 if act else None,
-            delivered_series=act.delivered_per_minute if act else [0] * minutes,
+            delivered_series=act.delivered_per_minute if act else [0] * minutes if series else [],
             paused=bool(ctl.paused) if ctl else False, paused_reason=ctl.paused_reason if ctl else None,
             last_run_at=ctl.last_run_at if ctl else None, next_run_at=ctl.next_run_at if ctl else None,
             last_run_status=ctl.last_run_status if ctl else None,

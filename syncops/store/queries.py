@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 
 from syncops.store.db import Store
 from syncops.store.filters import RecordFilter, where_clauses
-from syncops.store.stats import histogram, merge_hist, percentile
+from syncops.store.stats import percentile
 from syncops.store.tables import (
     EXCEPTION_STATES, FAILED, IN_FLIGHT, OPEN_STATES, PENDING, RETRY_WAIT,
     Attempt, AuditEvent, EndpointState, EngineHeartbeat, FlowControl, FlowCursor, FlowMinute,
@@ -63,27 +63,35 @@ class FlowActivity:
     p95: float | None
 
 
-def flow_activity(store: Store, *, minutes: int = 30,
-                  now: float | None = None) -> dict[tuple[str, str], FlowActivity]:
+def flow_activity(store: Store, *, minutes: int = 30, now: float | None = None,
+                  series: bool = True) -> dict[tuple[str, str], FlowActivity]:
+    """Throughput and latency per flow over the last `minutes`.
+
+    The sums (failed, duplicates, the latency histogram) are added up by the database, one row
+    per flow: merging 30 histograms per flow in Python took seconds for a fleet of 5,000 flows.
+    `series=False` skips the per-minute delivered series (the sparkline) for callers without one
+    (the fleet rollup); its delivered_per_minute is then empty.
+    """
+    from syncops.store.stats import BUCKETS_MS, bucket_column
+
     now = store.clock() if now is None else now
     last = int(now // 60)
     first = last - minutes + 1
     M = FlowMinute.__table__
-    stmt = select(M).where(M.c.minute >= first, M.c.minute <= last)  # a clock ahead must not crash it
-    rows: dict[tuple[str, str], list[Any]] = {}
-    with store.read() as conn:
-        for row in conn.execute(stmt):
-            rows.setdefault((row.tenant, row.flow), []).append(row)
+    window = (M.c.minute >= first, M.c.minute <= last)  # a clock ahead must not crash it
+    sums = (select(M.c.tenant, M.c.flow, func.sum(M.c.failed), func.sum(M.c.duplicates),
+                   *(func.sum(M.c[bucket_column(ms)]) for ms in BUCKETS_MS))
+            .where(*window).group_by(M.c.tenant, M.c.flow))
     out = {}
-    for key, items in rows.items():
-        series = [0] * minutes
-        failed = dupes = 0
-        for r in items:
-            series[r.minute - first] = r.delivered
-            failed += r.failed
-            dupes += r.duplicates
-        hist = merge_hist(histogram(r) for r in items)
-        out[key] = FlowActivity(series, failed, dupes, percentile(hist, 0.5), percentile(hist, 0.95))
+    with store.read() as conn:
+        for t, f, failed, dupes, *buckets in conn.execute(sums):
+            hist = {str(ms): int(n or 0) for ms, n in zip(BUCKETS_MS, buckets)}
+            out[(t, f)] = FlowActivity([0] * minutes if series else [], int(failed or 0), int(dupes or 0),
+                                       percentile(hist, 0.5), percentile(hist, 0.95))
+        if series:
+            for t, f, minute, delivered in conn.execute(select(M.c.tenant, M.c.flow, M.c.minute, M.c.delivered)
+                                                        .where(*window)):
+                out[(t, f)].delivered_per_minute[minute - first] = delivered
     return out
 
 

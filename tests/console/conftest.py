@@ -63,6 +63,9 @@ def make_app(store, config, clock) -> Callable[..., Any]:
         kw.setdefault("theme_dirs", [REPO / "themes"])
         kw.setdefault("env", {})
         kw.setdefault("watch_tty", False)
+        # The fixture store has two tenants, which would open on the fleet view; the tests of the
+        # other screens start where they always did. Fleet tests pass first_screen=None (automatic).
+        kw.setdefault("first_screen", "dashboard")
         return SyncopsConsole(store, config, **kw)
 
     return factory

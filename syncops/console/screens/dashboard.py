@@ -9,7 +9,7 @@ between only the clocks move (ages, and the SLA grade that depends on age).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -62,6 +62,7 @@ class DashboardScreen(ConsoleScreen):
         Binding("p", "pause", "Pause refresh"),
         Binding("f", "flows", "Flows"),
         Binding("ctrl+r", "reload", "Reload"),
+        Binding("escape", "all_tenants", "All tenants", show=False),
     ]
     HELP = ("One row per tenant and flow. Hlth is ok / warn / CRIT; counts are open records by state (Fail "
             "failed, Quar quarantined, Wait retry wait, Pend pending, Fly in flight); p95/SLA is end-to-end "
@@ -77,6 +78,18 @@ class DashboardScreen(ConsoleScreen):
         self._shown: dict[tuple[str, str], Any] = {}
         self.last_render_at = 0.0  # perf_counter() of the last table update (for the benchmark)
         self.columns: list[tuple[Col, int]] = []
+        self.tenant: str | None = None  # drilled in from the fleet view: only this tenant's flows
+
+    def configure(self, tenant: str | None = None, **_: Any) -> None:
+        self.tenant = tenant
+        self.health = None  # re-read and re-filter at once
+        self.app.refresh_now()
+
+    def action_all_tenants(self) -> None:
+        if self.tenant is None:
+            self.app.action_back()
+        else:
+            self.configure(tenant=None)
 
     def compose(self) -> ComposeResult:
         yield self.header()
@@ -120,7 +133,8 @@ class DashboardScreen(ConsoleScreen):
 
     def show_poll(self, data: DashData) -> None:
         if data.health is not None:
-            self.health = data.health
+            h = data.health
+            self.health = replace(h, flows=[f for f in h.flows if f.tenant == self.tenant]) if self.tenant else h
             self.loaded_at = data.now
             self.minute = int(data.now // 60)
         elif data.activity is not None and self.health is not None:
@@ -201,7 +215,8 @@ class DashboardScreen(ConsoleScreen):
         states = [display_state(h, None if h.oldest_age is None else h.oldest_age + (now - self.loaded_at))
                   for h in health.flows]
         crit, warn = states.count(CRITICAL), states.count(WARNING)
-        summary = Text(f"Dashboard  {len(health.flows)} flows  ")
+        summary = Text(f"Dashboard  {len(health.flows)} flows  " +
+                       (f"of tenant {self.tenant} (esc: all)  " if self.tenant else ""))
         summary.append(f"{crit} critical", style=f"bold {self.app.palette.get('error', '')}" if crit else "dim")
         summary.append("  ")
         summary.append(f"{warn} warning", style=f"bold {self.app.palette.get('warning', '')}" if warn else "dim")

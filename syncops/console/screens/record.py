@@ -39,6 +39,7 @@ class RecordScreen(ConsoleScreen):
         Binding("x", "resolve", "Resolve"),
         Binding("m", "add_mapping", "Map value", show=False),
         Binding("v", "reveal", "Reveal PII", show=False),
+        Binding("t", "timeline", "Timeline", show=False),
         Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False, key_display="["),
         Binding("right_square_bracket", "tab(1)", "Next tab", show=False, key_display="]"),
         Binding("ctrl+r", "reload", "Reload", show=False),
@@ -47,7 +48,8 @@ class RecordScreen(ConsoleScreen):
     HELP = ("Actions use the version shown: if the engine or someone else changed the record since, "
             "nothing is changed and you are told to reload (ctrl+r). Customer data stays masked until "
             "v reveals it; every reveal is recorded in the audit log (also on a read-only console, where "
-            "reveal is allowed because it changes nothing). [ and ] switch tabs.")
+            "reveal is allowed because it changes nothing). [ and ] switch tabs. t opens the timeline of the record's "
+            "SKU (at every location) or order.")
 
     def __init__(self, record_id: int) -> None:
         super().__init__()
@@ -360,6 +362,12 @@ class RecordScreen(ConsoleScreen):
         tabs = self.query_one("#tabs", TabbedContent)
         i = TABS.index(tabs.active) if tabs.active in TABS else 0
         tabs.active = TABS[(i + step) % len(TABS)]
+
+    def action_timeline(self) -> None:
+        from syncops.console.screens.timeline import open_timeline, timeline_key
+
+        if self.record is not None:
+            open_timeline(self.app, timeline_key(self.record.entity, self.record.entity_key))
 
     def action_reload(self) -> None:
         self.reload()
