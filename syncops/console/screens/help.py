@@ -7,7 +7,7 @@ from typing import Any, Iterable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
@@ -65,11 +65,14 @@ class HelpScreen(ModalScreen[None]):
                 text = f"{READ_ONLY_HELP}\n{text}" if text else READ_ONLY_HELP
             if text:
                 # Help text is prose, not markup: "[ and ] switch tabs" must keep its brackets.
-                yield Static(Text(text), id="help-text")
+                # Scrollable on its own (tab to it, arrows/pgdn): at 80x24 the exceptions help's
+                # filter syntax is longer than the room left above the keys table.
+                with VerticalScroll(id="help-text-box"):
+                    yield Static(Text(text), id="help-text")
             yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
             support = f"  support: {brand.support_contact}" if brand.support_contact else ""
             yield Static(Text(f"{brand.product_title}{' · ' + brand.partner_name if brand.partner_name else ''}"
-                              f"{support}   esc closes", style="dim"))
+                              f"{support}   tab: text/keys   esc closes", style="dim"))
 
     def on_mount(self) -> None:
         table = self.query_one("#help-keys", DataTable)
