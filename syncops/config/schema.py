@@ -92,6 +92,8 @@ class Tenant:
     # When the engine reconciles this tenant's inventory flows; None = never on a schedule
     # (`reconcile: off`; `syncops reconcile inventory` still works on demand).
     reconcile: Schedule | None = field(default_factory=lambda: Schedule(every=RECONCILE_EVERY))
+    # Writes (console and CLI) refused until someone elevates with a reason, for a limited time.
+    break_glass: bool = False
 
 
 @dataclass(frozen=True)
