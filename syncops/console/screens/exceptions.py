@@ -294,6 +294,15 @@ class ExceptionsScreen(ConsoleScreen):
         bar.append_text(facts)
         self.query_one("#filterbar", Static).update(bar)
 
+    def write_tenants(self) -> list[str]:
+        """Marked rows' tenants, else the cursor row's; plus the filter's tenant (R Q U X act on it)."""
+        if self.marked:
+            tenants = list(self.marked.values())
+        else:
+            row = self.current_row() if self.is_mounted else None
+            tenants = [row.tenant] if row is not None else []
+        return tenants + ([self.filter.tenant] if self.filter.tenant else [])
+
     def current_row(self) -> Any | None:
         table = self.query_one("#records", DataTable)
         if table.row_count == 0 or not self.window.rows:

@@ -56,6 +56,9 @@ class RecordScreen(ConsoleScreen):
         self.revealed = False
         self.mapped_to: str | None = None  # the blocking value has a mapping now (added since it failed)
 
+    def write_tenants(self) -> list[str]:
+        return [self.record.tenant] if self.record is not None else []
+
     @property
     def record(self) -> Any | None:
         return self.detail.record if self.detail else None
