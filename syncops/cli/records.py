@@ -200,11 +200,15 @@ def _act(args: argparse.Namespace, action: str) -> int:
     if not confirm(f"{action} {pv.count} record(s)?", assume_yes=args.yes):
         print("nothing changed", file=sys.stderr)
         return 1
-    res = bulk.apply(ctx.store, action, f, actor=actor, confirmed_count=pv.count, reason=args.reason)
+    res = bulk.apply(ctx.store, action, f, actor=actor, confirmed_count=pv.count, reason=args.reason, ids=pv.ids)
     if args.json:
-        emit_json({"action": action, "touched": res.touched})
+        emit_json({"action": action, "touched": res.touched, "arrived_later": res.arrived_later,
+                   "changed_meanwhile": res.gone})
     else:
         print(f"{action}: {res.touched} record(s) done")
+        if res.arrived_later:
+            print(f"{action}: {res.arrived_later} matching record(s) arrived after the count: not touched; "
+                  "run again to act on them", file=sys.stderr)
     return 0
 
 

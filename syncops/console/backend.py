@@ -183,9 +183,11 @@ class Backend:
     def bulk_preview(self, action: str, f: RecordFilter) -> bulk.BulkPreview:
         return bulk.preview(self.store, action, f)
 
-    def bulk_apply(self, action: str, f: RecordFilter, *, confirmed: int, reason: str | None) -> bulk.BulkResult:
+    def bulk_apply(self, action: str, f: RecordFilter, *, confirmed: int, reason: str | None,
+                   ids: tuple[int, ...] | None = None) -> bulk.BulkResult:
         self.guard(f.tenant, *bulk.preview(self.store, action, f).tenants)
-        return bulk.apply(self.store, action, f, actor=self.actor, confirmed_count=confirmed, reason=reason)
+        return bulk.apply(self.store, action, f, actor=self.actor, confirmed_count=confirmed, reason=reason,
+                          ids=ids)
 
     def set_mapping(self, tenant: str, map_name: str, source: str, target: str, *, release: bool,
                     reason: str | None = None) -> int:

@@ -551,13 +551,20 @@ class ExceptionsScreen(ConsoleScreen):
                 return
             self.app.background(
                 self, lambda: self.app.backend.bulk_apply(decision.action, decision.filter,
-                                                          confirmed=decision.confirmed, reason=decision.reason),
+                                                          confirmed=decision.confirmed, reason=decision.reason,
+                                                          ids=decision.ids),
                 self._bulk_done, group="action")
 
         self.app.push_screen(BulkModal(action, f, scope), decided)
 
     def _bulk_done(self, result: Any) -> None:
-        self.app.notify(f"{result.action}: {result.touched:,} record(s) done")
+        extra = []
+        if getattr(result, "arrived_later", 0):
+            extra.append(f"{result.arrived_later:,} arrived after the count: not touched, look again")
+        if getattr(result, "gone", 0):
+            extra.append(f"{result.gone:,} changed meanwhile: skipped")
+        self.app.notify(f"{result.action}: {result.touched:,} record(s) done" + ("; " + "; ".join(extra) if extra else ""),
+                        timeout=8 if extra else 3)
         self.marked.clear()
         self.reload()
 
