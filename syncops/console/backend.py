@@ -118,6 +118,10 @@ class Backend:
     def detail(self, record_id: int) -> queries.RecordDetail:
         return queries.record_detail(self.store, record_id)
 
+    def current_record(self, record_id: int) -> Any:
+        """The record row as it is now (state, version): is what the technician sees still true?"""
+        return queries.get_record(self.store, record_id)
+
     def mapped_target(self, tenant: str, map_name: str, value: str) -> str | None:
         """The target the value maps to now (config or a technician's entry), None when still unmapped."""
         return mappings.effective_maps(self.store, tenant, self.config_maps(tenant)).get(map_name, {}).get(value)
