@@ -101,7 +101,9 @@ def apply(store: Store, action: str, f: RecordFilter, *, actor: Actor, confirmed
         audit.write(conn, [audit.audit_row(actor, now, action, "record", str(r.id), tenant=r.tenant,
                                            before=snapshot(r), after=after_state | {"version": r.version + 1},
                                            reason=reason) for r in rows])
-        summary = {"count": len(rows)} | ({"arrived_later": later, "changed_meanwhile": gone} if ids is not None else {})
+        # The extra figures only when there are some: a plain bulk reads as before.
+        summary = ({"count": len(rows)} | ({"arrived_later": later} if later else {})
+                   | ({"changed_meanwhile": gone} if gone else {}))
         audit.write(conn, [audit.audit_row(actor, now, f"bulk_{action}", "bulk", f.describe(),
                                            after=summary, reason=reason, tenant=f.tenant)])
     return BulkResult(action, len(rows), confirmed_count, later, gone)

@@ -56,6 +56,13 @@ def test_locked_until_elevated_then_counts_down_and_expires(store, config, clock
                        for n in app._notifications)
             # Another tenant is not affected.
             assert app.locked_tenant([ACME]) is None
+            await pilot.press("question_mark")
+            await settle(pilot)
+            help_text = " ".join(text_of(app.screen.query_one("#help-text")).split())
+            assert "Break-glass tenants (bella-boutique) open read-only" in help_text and ":elevate" in help_text
+            assert ("screen", "r", "Retry", "disabled: break-glass") in app.screen.rows
+            await pilot.press("escape")
+            await settle(pilot)
 
             await pilot.press("colon")
             await settle(pilot)

@@ -20,6 +20,11 @@ READ_ONLY_HELP = ("Read-only console (--read-only): keys that change the store a
                   "changes nothing, but it is still recorded in the audit log.")
 
 
+BREAK_GLASS_HELP = ("Break-glass tenants ({tenants}) open read-only: their write keys are disabled and say so. "
+                    "`:elevate TENANT [MINUTES]` asks for a reason and allows writes for 15 minutes (or MINUTES); "
+                    "the header counts down, and the elevation and its expiry are in the audit log.")
+
+
 class ConsoleScreen(Screen):
     # Actions that change the store: hidden from footer and palette in --read-only mode
     # (check_action returning False), and refused if reached some other way.

@@ -86,6 +86,9 @@ class ExceptionsScreen(ConsoleScreen):
             "larger actions and every action on a production tenant need the count or tenant name typed.\n"
             "Category labels are short at 80 columns (invalid = validation, unavail = unavailable, ratelim = "
             "rate limit); the line under the table shows the record's flow, category and last error in full.\n"
+            "R Q U X act on the records counted; any that arrive meanwhile are reported, not touched. "
+            "The list is live: rows update in place, your cursor and marks stay put; scrolled deep, "
+            "'store changed: ctrl+r' appears only when a row you can see changed.\n"
             "Filter (/): " + ql.HELP)
 
     def __init__(self) -> None:

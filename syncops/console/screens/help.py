@@ -36,7 +36,9 @@ def binding_rows(screen: Screen, app: Any) -> list[tuple[str, str, str, str]]:
         for b in _bindings(node):
             action = b.action.split("(")[0]
             allowed = node.check_action(action, ()) if hasattr(node, "check_action") else True
-            status = "" if allowed else ("disabled: read-only" if getattr(app, "read_only", False) else "unavailable")
+            status = "" if allowed else ("disabled: read-only" if getattr(app, "read_only", False) else
+                                         "disabled: break-glass" if action in getattr(node, "MUTATING", ())
+                                         else "unavailable")
             rows.append((scope, key_label(b), b.description or action.replace("_", " "), status))
     rows.append(("global", "ctrl+p", "command palette (also :)", ""))
     return rows
@@ -63,6 +65,14 @@ class HelpScreen(ModalScreen[None]):
                 from syncops.console.screens.base import READ_ONLY_HELP
 
                 text = f"{READ_ONLY_HELP}\n{text}" if text else READ_ONLY_HELP
+            from syncops.services.breakglass import break_glass_tenants
+
+            glass = break_glass_tenants(getattr(getattr(app, "backend", None), "config", None))
+            if glass:
+                from syncops.console.screens.base import BREAK_GLASS_HELP
+
+                note = BREAK_GLASS_HELP.format(tenants=", ".join(glass))
+                text = f"{note}\n{text}" if text else note
             if text:
                 # Help text is prose, not markup: "[ and ] switch tabs" must keep its brackets.
                 # Scrollable on its own (tab to it, arrows/pgdn): at 80x24 the exceptions help's
