@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from sqlalchemy import func, select
 
 from syncops.console.screens.exceptions import ExceptionsScreen
@@ -101,8 +102,6 @@ def test_locked_until_elevated_then_counts_down_and_expires(store, config, clock
 
 def test_backend_refuses_a_write_the_screen_let_through(store, config, clock):
     """A stale screen must not matter: the backend checks the store before every write."""
-    import pytest
-
     from syncops.services.breakglass import BreakGlassLocked
 
     app = glass_app(store, config, clock)
@@ -112,3 +111,25 @@ def test_backend_refuses_a_write_the_screen_let_through(store, config, clock):
         app.backend.act("retry", rid, version=None)
     with pytest.raises(BreakGlassLocked):
         app.backend.pause(BELLA, "inventory-pos-to-web", "x")
+
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_elevated_tenant_header(size, snap_compare, store, config, clock):
+    """The header of a console with one break-glass tenant elevated (ACME untouched)."""
+    from syncops.services import breakglass
+
+    breakglass.elevate(store, BELLA, actor=TECH, reason="INC-7", minutes=15)
+    clock.now += 61
+    seen: list[str] = []
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        seen.append(screen_text(pilot.app))
+
+    assert snap_compare(glass_app(store, config, clock), terminal_size=size, run_before=run_before)
+    assert "bella-boutique ELEVATED 13:59" in seen[-1] and "34 matching" in seen[-1]
