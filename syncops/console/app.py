@@ -336,7 +336,7 @@ class SyncopsConsole(App[int]):
             marker = self.backend.marker()
             engine = self.backend.engine()
             breakers = self.backend.breakers()
-            self.elevations = self.backend.elevations()
+            self.elevations = self.backend.elevations(expire=not self.read_only)
             changed = force or marker != self._marker
             self._marker = marker
             poll = getattr(screen, "poll", None)

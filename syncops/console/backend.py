@@ -154,9 +154,11 @@ class Backend:
     def audit(self, *, limit: int = 200, before_id: int | None = None, **filters: Any) -> list[Any]:
         return queries.audit_events(self.store, limit=limit, before_id=before_id, **filters)
 
-    def elevations(self) -> dict[str, breakglass.Elevation]:
-        """Elevations in force; lapsed ones are removed (and their expiry audited) on the way."""
-        breakglass.expire(self.store, self.clock())
+    def elevations(self, *, expire: bool = True) -> dict[str, breakglass.Elevation]:
+        """Elevations in force; lapsed ones are removed (and their expiry audited) on the way,
+        unless `expire` is False (a --read-only console writes nothing; the next writer does it)."""
+        if expire:
+            breakglass.expire(self.store, self.clock())
         return breakglass.active(self.store, self.clock())
 
     # --- audited actions ---------------------------------------------------------------------

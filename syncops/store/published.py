@@ -6,7 +6,7 @@ here at start; readers take them from here when they have no config file (see
 `syncops.services.settings.settings_in_force`).
 
 One JSON document in the existing key/value table ``syncops_meta`` under ``published:settings`` (no
-schema change). What is published is a whitelist: tenant names and production flags, flows (entity,
+schema change). What is published is a whitelist: tenant names, production and break-glass flags, flows (entity,
 source, target, schedule, SLA, retry, enabled, coalesce, batch size, role -> map name), endpoint names
 and kinds, and the config value maps (map name -> {source value: target value}). Never base URLs,
 credential references, endpoint options or secrets: an endpoint is published as its name and kind only.
