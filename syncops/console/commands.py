@@ -26,7 +26,8 @@ def parse_jump(query: str) -> tuple[str, str] | None:
     word, _, rest = q.partition(" ")
     word = word.lower()
     rest = rest.strip()
-    aliases = {"elevate": "elevate", "t": "tenant", "tenant": "tenant", "f": "flow", "flow": "flow", "r": "record", "record": "record",
+    aliases = {"elevate": "elevate",
+               "t": "tenant", "tenant": "tenant", "f": "flow", "flow": "flow", "r": "record", "record": "record",
                "rec": "record"}
     if word in aliases and rest:
         return aliases[word], rest

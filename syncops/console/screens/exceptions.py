@@ -566,8 +566,8 @@ class ExceptionsScreen(ConsoleScreen):
             extra.append(f"{result.arrived_later:,} arrived after the count: not touched, look again")
         if getattr(result, "gone", 0):
             extra.append(f"{result.gone:,} changed meanwhile: skipped")
-        self.app.notify(f"{result.action}: {result.touched:,} record(s) done" + ("; " + "; ".join(extra) if extra else ""),
-                        timeout=8 if extra else 3)
+        done = f"{result.action}: {result.touched:,} record(s) done"
+        self.app.notify("; ".join([done, *extra]), timeout=8 if extra else 3)
         self.marked.clear()
         self.reload()
 
