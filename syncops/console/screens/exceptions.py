@@ -567,7 +567,7 @@ class ExceptionsScreen(ConsoleScreen):
         if getattr(result, "gone", 0):
             extra.append(f"{result.gone:,} changed meanwhile: skipped")
         done = f"{result.action}: {result.touched:,} record(s) done"
-        self.app.notify("; ".join([done, *extra]), timeout=8 if extra else 3)
+        self.app.notify("; ".join([done, *extra]), timeout=8 if extra else self.app.NOTIFICATION_TIMEOUT)
         self.marked.clear()
         self.reload()
 
