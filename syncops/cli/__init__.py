@@ -153,6 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
         if name != "run":
             p.add_argument("--reason", help="why (required to pause)")
 
+    # elevate
+    p = _cmd(sub, "elevate", "allow writes on a break-glass tenant for a limited time (audited)", "elevate:run",
+             description="A break-glass tenant (`break_glass: true`) is read-only for consoles and CLI\n"
+             "write commands until someone elevates it, with a reason, for N minutes. The\n"
+             "elevation and its expiry are recorded in the audit log.")
+    p.add_argument("tenant")
+    p.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    p.add_argument("--minutes", type=float, default=15.0, help="how long writes stay allowed (default 15)")
+    _json(p)
+
     # status
     p = _cmd(sub, "status", "health per tenant and flow; exit 0 ok, 1 warning, 2 critical, 3 unknown",
              "status:run",

@@ -35,6 +35,13 @@ class Context:
             return None
         return self.in_force.tenants.get(name)
 
+    def require_writable(self, *tenants: str | None) -> None:
+        """Refuse (BreakGlassLocked) a write on a break-glass tenant that nobody elevated."""
+        from syncops.services import breakglass
+
+        breakglass.expire(self.store)
+        breakglass.check(self.store, self.in_force, [t for t in tenants if t])
+
     def config_maps(self, tenant: str) -> dict[str, dict[str, str]]:
         t = self.tenant(tenant)
         return dict(t.mappings) if t is not None else {}

@@ -41,6 +41,7 @@ def _flow_action(args: argparse.Namespace, name: str) -> int:
 
     ctx = open_context(args, settings_required=True, create=True)
     ctx.flow(args.tenant, args.flow)
+    ctx.require_writable(args.tenant)
     actor = Actor.current()
     if name == "pause":
         flows.pause(ctx.store, args.tenant, args.flow, actor=actor, reason=args.reason)

@@ -42,6 +42,7 @@ def set_(args: argparse.Namespace) -> int:
 
     ctx = open_context(args, create=True)
     _known_map(ctx, args.tenant, args.map)
+    ctx.require_writable(args.tenant)
     released = set_entry(ctx.store, args.tenant, args.map, args.source, args.target, actor=Actor.current(),
                          release=args.release, reason=args.reason)
     print(f"{args.map}: {args.source} -> {args.target} saved"
@@ -54,6 +55,7 @@ def delete(args: argparse.Namespace) -> int:
     from syncops.services.mappings import delete_entry
 
     ctx = open_context(args, create=True)
+    ctx.require_writable(args.tenant)
     delete_entry(ctx.store, args.tenant, args.map, args.source, actor=Actor.current(),
                  config_maps=ctx.config_maps(args.tenant))
     print(f"{args.map}: {args.source} deleted")

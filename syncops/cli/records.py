@@ -173,8 +173,10 @@ def _act(args: argparse.Namespace, action: str) -> int:
         from syncops.store.queries import get_record
 
         # Check every id before acting on any: a typo in the third id must not leave the first two changed.
-        for rid in args.ids:
-            check_transition(get_record(ctx.store, rid), rid, None, spec(action).from_states, action)
+        rows = [get_record(ctx.store, rid) for rid in args.ids]
+        for rid, row in zip(args.ids, rows):
+            check_transition(row, rid, None, spec(action).from_states, action)
+        ctx.require_writable(*(row.tenant for row in rows))
         results = []
         for rid in args.ids:
             row = act(ctx.store, action, rid, actor=actor, reason=args.reason)
@@ -194,14 +196,19 @@ def _act(args: argparse.Namespace, action: str) -> int:
         if args.json:
             emit_json({"action": action, "touched": 0})
         return 0
+    ctx.require_writable(*pv.tenants)
     if not confirm(f"{action} {pv.count} record(s)?", assume_yes=args.yes):
         print("nothing changed", file=sys.stderr)
         return 1
-    res = bulk.apply(ctx.store, action, f, actor=actor, confirmed_count=pv.count, reason=args.reason)
+    res = bulk.apply(ctx.store, action, f, actor=actor, confirmed_count=pv.count, reason=args.reason, ids=pv.ids)
     if args.json:
-        emit_json({"action": action, "touched": res.touched})
+        emit_json({"action": action, "touched": res.touched, "arrived_later": res.arrived_later,
+                   "changed_meanwhile": res.gone})
     else:
         print(f"{action}: {res.touched} record(s) done")
+        if res.arrived_later:
+            print(f"{action}: {res.arrived_later} matching record(s) arrived after the count: not touched; "
+                  "run again to act on them", file=sys.stderr)
     return 0
 
 
@@ -249,6 +256,7 @@ def edit(args: argparse.Namespace) -> int:
 
     ctx = open_context(args)
     row = get_record(ctx.store, args.id)
+    ctx.require_writable(row.tenant)
     original = json.loads(row.payload)
     if args.file:
         from syncops.models.json_input import read_file

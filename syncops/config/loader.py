@@ -20,7 +20,7 @@ from .sections import build_endpoint, build_flow, build_schedule
 from .valuemaps import build_maps
 
 TOP_KEYS = ("store", "tenants", "alerts", "webhooks")
-TENANT_KEYS = ("production", "endpoints", "flows", "maps", "reconcile", "alerts")
+TENANT_KEYS = ("production", "break_glass", "endpoints", "flows", "maps", "reconcile", "alerts")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -101,6 +101,8 @@ def _build_tenant(r: Reader, name: str, node: Node, path: str, base_dir: Path) -
     production = False
     if "production" in items:
         production = r.boolean(items["production"][1], join(path, "production"))
+    # Consoles open a break-glass tenant read-only; writes need `elevate` (syncops.services.breakglass).
+    break_glass = r.boolean(items["break_glass"][1], join(path, "break_glass")) if "break_glass" in items else False
     reconcile: Schedule | None = Schedule(every=RECONCILE_EVERY)
     if "reconcile" in items:
         reconcile = _reconcile(r, items["reconcile"][1], join(path, "reconcile"))
@@ -143,7 +145,7 @@ def _build_tenant(r: Reader, name: str, node: Node, path: str, base_dir: Path) -
             _runnable(r, flow, flow_node, sub, endpoints)
     alerts = build_alerts(r, items["alerts"][1], join(path, "alerts")) if "alerts" in items else None
     return Tenant(name=name, production=production, endpoints=endpoints, flows=flows, mappings=maps,
-                  reconcile=reconcile, alerts=alerts)
+                  reconcile=reconcile, alerts=alerts, break_glass=bool(break_glass))
 
 
 def _reconcile(r: Reader, node: Node, path: str) -> Schedule | None:

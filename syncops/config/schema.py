@@ -122,6 +122,8 @@ class Tenant:
     # (`reconcile: off`; `syncops reconcile inventory` still works on demand).
     reconcile: Schedule | None = field(default_factory=lambda: Schedule(every=RECONCILE_EVERY))
     alerts: Any = None  # syncops.config.alerts.AlertSpec: this tenant's `alerts:` (merged by effective_alerts)
+    # Writes (console and CLI) refused until someone elevates with a reason, for a limited time.
+    break_glass: bool = False
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ class SyncopsConsole(App[int]):
         # None: the fleet when the store holds more than one tenant (settings in force), else the dashboard.
         self.home_mode = first_screen or ("fleet" if len(self.backend.tenants()) > 1 else "dashboard")
         self.live = True  # False while the technician paused the refresh
+        self.elevations: dict[str, Any] = {}  # break-glass elevations in force, read each tick
         self._engine_failed: str | None = None
         self._marker: Any = None
         self._tick_timer: Any = None
@@ -306,11 +307,21 @@ class SyncopsConsole(App[int]):
             return self._engine_failed is None
         return getattr(self, "_engine", None) is not None
 
-    def allow_write(self) -> bool:
+    def allow_write(self, tenants: Iterable[str] = ()) -> bool:
         if self.read_only:
             self.notify("the console is read-only (--read-only); nothing was changed", severity="warning")
             return False
+        glass = self.locked_tenant(tenants)
+        if glass:
+            self.notify(f"break-glass tenant {glass} is read-only; `:elevate {glass}` to write. Nothing was changed",
+                        severity="warning")
+            return False
         return True
+
+    def locked_tenant(self, tenants: Iterable[str]) -> str | None:
+        from syncops.console.glass import locked_tenant
+
+        return locked_tenant(self, tenants)
 
     # --- the live tick ----------------------------------------------------------------------
 
@@ -330,6 +341,7 @@ class SyncopsConsole(App[int]):
             marker = self.backend.marker()
             engine = self.backend.engine()
             breakers = self.backend.breakers()
+            self.elevations = self.backend.elevations(expire=not self.read_only)
             changed = force or marker != self._marker
             self._marker = marker
             poll = getattr(screen, "poll", None)
@@ -385,7 +397,7 @@ class SyncopsConsole(App[int]):
             engine_embedded=self.engine is not None and self._engine_failed is None,
             engine_failed=self._engine_failed, engine=getattr(self, "_engine", None),
             breakers=getattr(self, "_breakers", {}) or {}, read_only=self.read_only, live=self.live,
-            now=self.clock())
+            now=self.clock(), glass=self.glass_state())
         for header in self.screen.query(StatusHeader):
             header.show(state)
 
@@ -423,6 +435,16 @@ class SyncopsConsole(App[int]):
         from syncops.console.screens.record import RecordScreen
 
         self.push_screen(RecordScreen(record_id))
+
+    def glass_state(self) -> dict[str, float | None]:
+        from syncops.console.glass import glass_state
+
+        return glass_state(self)
+
+    def request_elevation(self, tenant: str) -> None:
+        from syncops.console.glass import request_elevation
+
+        request_elevation(self, tenant)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

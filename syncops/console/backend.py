@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from syncops.services import actions, bulk, flows, health, mappings
+from syncops.services import actions, breakglass, bulk, flows, health, mappings
 from syncops.services import fleet as fleet_rollup, timeline as entity_timeline
 from syncops.services.actor import Actor
 from syncops.store import console_queries, queries
@@ -126,6 +126,10 @@ class Backend:
     def detail(self, record_id: int) -> queries.RecordDetail:
         return queries.record_detail(self.store, record_id)
 
+    def current_record(self, record_id: int) -> Any:
+        """The record row as it is now (state, version): is what the technician sees still true?"""
+        return queries.get_record(self.store, record_id)
+
     def mapped_target(self, tenant: str, map_name: str, value: str) -> str | None:
         """The target the value maps to now (config or a technician's entry), None when still unmapped."""
         return mappings.effective_maps(self.store, tenant, self.config_maps(tenant)).get(map_name, {}).get(value)
@@ -158,13 +162,32 @@ class Backend:
     def audit(self, *, limit: int = 200, before_id: int | None = None, **filters: Any) -> list[Any]:
         return queries.audit_events(self.store, limit=limit, before_id=before_id, **filters)
 
+    def elevations(self, *, expire: bool = True) -> dict[str, breakglass.Elevation]:
+        """Elevations in force; lapsed ones are removed (and their expiry audited) on the way,
+        unless `expire` is False (a --read-only console writes nothing; the next writer does it)."""
+        if expire:
+            breakglass.expire(self.store, self.clock())
+        return breakglass.active(self.store, self.clock())
+
     # --- audited actions ---------------------------------------------------------------------
 
+    def guard(self, *tenants: str | None) -> None:
+        """The last word on break-glass, whatever the screen showed: refuse a write nobody elevated."""
+        breakglass.check(self.store, self.config, [t for t in tenants if t], self.clock())
+
+    def elevate(self, tenant: str, reason: str, minutes: float = breakglass.DEFAULT_MINUTES) -> breakglass.Elevation:
+        return breakglass.elevate(self.store, tenant, actor=self.actor, reason=reason, minutes=minutes)
+
+    def _record_tenant(self, record_id: int) -> str:
+        return queries.get_record(self.store, record_id).tenant
+
     def act(self, action: str, record_id: int, *, version: int | None, reason: str | None = None) -> Any:
+        self.guard(self._record_tenant(record_id))
         return actions.act(self.store, action, record_id, actor=self.actor, expected_version=version,
                            reason=reason)
 
     def edit(self, record_id: int, payload: Any, *, version: int, reason: str) -> Any:
+        self.guard(self._record_tenant(record_id))
         return actions.edit_payload(self.store, record_id, payload, actor=self.actor, reason=reason,
                                     expected_version=version)
 
@@ -174,21 +197,28 @@ class Backend:
     def bulk_preview(self, action: str, f: RecordFilter) -> bulk.BulkPreview:
         return bulk.preview(self.store, action, f)
 
-    def bulk_apply(self, action: str, f: RecordFilter, *, confirmed: int, reason: str | None) -> bulk.BulkResult:
-        return bulk.apply(self.store, action, f, actor=self.actor, confirmed_count=confirmed, reason=reason)
+    def bulk_apply(self, action: str, f: RecordFilter, *, confirmed: int, reason: str | None,
+                   ids: tuple[int, ...] | None = None) -> bulk.BulkResult:
+        self.guard(f.tenant, *bulk.preview(self.store, action, f).tenants)
+        return bulk.apply(self.store, action, f, actor=self.actor, confirmed_count=confirmed, reason=reason,
+                          ids=ids)
 
     def set_mapping(self, tenant: str, map_name: str, source: str, target: str, *, release: bool,
                     reason: str | None = None) -> int:
+        self.guard(tenant)
         return mappings.set_entry(self.store, tenant, map_name, source, target, actor=self.actor,
                                   release=release, reason=reason)
 
     def pause(self, tenant: str, flow: str, reason: str) -> None:
+        self.guard(tenant)
         flows.pause(self.store, tenant, flow, actor=self.actor, reason=reason)
 
     def resume(self, tenant: str, flow: str, reason: str | None = None) -> None:
+        self.guard(tenant)
         flows.resume(self.store, tenant, flow, actor=self.actor, reason=reason)
 
     def run_now(self, tenant: str, flow: str) -> None:
+        self.guard(tenant)
         flows.run_now(self.store, tenant, flow, actor=self.actor)
 
     # --- helpers for actions ------------------------------------------------------------------

@@ -27,7 +27,8 @@ def parse_jump(query: str) -> tuple[str, str] | None:
     word, _, rest = q.partition(" ")
     word = word.lower()
     rest = rest.strip()
-    aliases = {"t": "tenant", "tenant": "tenant", "f": "flow", "flow": "flow", "r": "record", "record": "record",
+    aliases = {"elevate": "elevate",
+               "t": "tenant", "tenant": "tenant", "f": "flow", "flow": "flow", "r": "record", "record": "record",
                "rec": "record", "timeline": "timeline", "tl": "timeline"}
     if word in aliases and rest:
         return aliases[word], rest
@@ -49,6 +50,10 @@ class ConsoleCommands(Provider):
                 continue
             yield (f"{b.description}", partial(screen.run_action, action),
                    f"{type(screen).__name__.replace('Screen', '')} action")
+        from syncops.services.breakglass import break_glass_tenants
+
+        for tenant in break_glass_tenants(app.backend.config):  # `:elevate TENANT [MINUTES]`
+            yield f"elevate {tenant}", partial(app.request_elevation, tenant), "allow writes for a while (audited)"
         yield "Pause / resume live refresh", app.toggle_live, "stop or restart the 1 s refresh"
         yield "Help: keys of this screen", app.action_help, "?"
         backend = app.backend
@@ -67,7 +72,14 @@ class ConsoleCommands(Provider):
         app = self.app
         if jump is not None:
             kind, value = jump
-            if kind == "record" and value.lstrip("#").isdigit():
+            if kind == "elevate":
+                from syncops.console.glass import request_elevation
+
+                tenant, _, minutes = value.partition(" ")
+                mins = float(minutes) if minutes.strip().replace(".", "", 1).isdigit() else None
+                yield Hit(1.0, f"elevate {tenant}: allow writes" + (f" for {mins:g} min" if mins else ""),
+                          partial(request_elevation, app, tenant, mins), help="asks for a reason; audited")
+            elif kind == "record" and value.lstrip("#").isdigit():
                 rid = int(value.lstrip("#"))
                 yield Hit(1.0, f"open record #{rid}", partial(app.open_record, rid), help="record detail")
             elif kind == "timeline":

@@ -1,4 +1,10 @@
-"""Bulk actions over a filter: preview the count first, never touch more than was confirmed."""
+"""Bulk actions over a filter: preview the count first, never touch more than was confirmed.
+
+The preview returns the ids it counted; applying with them acts on exactly that set (those still
+in a state the action applies to) and reports how many matching records arrived since, instead of
+refusing: while an engine runs, "all matching" grows all the time, and a technician must be able
+to act on what they saw.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ class BulkPreview:
     by_state: dict[str, int]
     tenants: list[str]
     description: str
+    ids: tuple[int, ...] = ()  # the records counted: apply(ids=...) acts on these and no others
 
 
 @dataclass
@@ -33,6 +40,8 @@ class BulkResult:
     action: str
     touched: int
     confirmed: int
+    arrived_later: int = 0  # matching now but not counted: left alone, for another look
+    gone: int = 0  # counted, but changed meanwhile (no longer in a state the action applies to)
 
 
 def _matching(conn, f: RecordFilter, states: tuple[str, ...], now: float):
@@ -46,14 +55,15 @@ def preview(store: Store, action: str, f: RecordFilter) -> BulkPreview:
     with store.read() as conn:
         rows = _matching(conn, f, s.from_states, store.clock())
     return BulkPreview(action, len(rows), dict(Counter(r.state for r in rows)),
-                       sorted({r.tenant for r in rows}), f.describe())
+                       sorted({r.tenant for r in rows}), f.describe(), tuple(r.id for r in rows))
 
 
 def apply(store: Store, action: str, f: RecordFilter, *, actor: Actor, confirmed_count: int,
-          reason: str | None = None) -> BulkResult:
+          reason: str | None = None, ids: tuple[int, ...] | None = None) -> BulkResult:
     """Act on every record matching `f` that the action applies to.
 
-    Refuses when more records match now than the human confirmed (the engine may have
+    With `ids` (the preview's): act on those only, and report the ones that arrived since.
+    Without: refuse when more records match now than the human confirmed (the engine may have
     failed more since the preview): they must look again rather than act blind.
     """
     s = spec(action)
@@ -65,7 +75,15 @@ def apply(store: Store, action: str, f: RecordFilter, *, actor: Actor, confirmed
     now = store.clock()
     with store.write() as conn:
         rows = _matching(conn, f, s.from_states, now)
-        if len(rows) > confirmed_count:
+        later = gone = 0
+        if ids is not None:
+            counted = set(ids)
+            if len(counted) > confirmed_count:
+                raise ActionError(f"{len(counted)} records given, more than the {confirmed_count} you confirmed")
+            later = sum(1 for r in rows if r.id not in counted)
+            rows = [r for r in rows if r.id in counted]
+            gone = len(counted) - len(rows)
+        elif len(rows) > confirmed_count:
             raise ActionError(f"{len(rows)} records match now, more than the {confirmed_count} you confirmed; "
                               f"nothing was changed: preview again")
         values = transition_values(ACTIONS[action], now, reason)
@@ -77,12 +95,15 @@ def apply(store: Store, action: str, f: RecordFilter, *, actor: Actor, confirmed
             done |= set(conn.execute(R.update().where(R.c.id.in_([r.id for r in chunk]),
                                                       R.c.state.in_(s.from_states))
                                      .values(version=R.c.version + 1, **values).returning(R.c.id)).scalars())
+        gone += sum(1 for r in rows if r.id not in done)  # claimed by an engine in between
         rows = [r for r in rows if r.id in done]
         after_state = {"state": s.to_state}
         audit.write(conn, [audit.audit_row(actor, now, action, "record", str(r.id), tenant=r.tenant,
                                            before=snapshot(r), after=after_state | {"version": r.version + 1},
                                            reason=reason) for r in rows])
+        # The extra figures only when there are some: a plain bulk reads as before.
+        summary = ({"count": len(rows)} | ({"arrived_later": later} if later else {})
+                   | ({"changed_meanwhile": gone} if gone else {}))
         audit.write(conn, [audit.audit_row(actor, now, f"bulk_{action}", "bulk", f.describe(),
-                                           after={"count": len(rows)}, reason=reason,
-                                           tenant=f.tenant)])
-    return BulkResult(action, len(rows), confirmed_count)
+                                           after=summary, reason=reason, tenant=f.tenant)])
+    return BulkResult(action, len(rows), confirmed_count, later, gone)

@@ -5,7 +5,7 @@ which flows exist, what are their SLAs and maps", whichever flags the technician
 - no config, the engine published its settings into the store: those (source "published");
 - both: the config, except that a tenant is production if EITHER says so (the safer one wins: a
   stale or wrong local file must never drop the typed confirmation for a tenant the engine treats
-  as production), and tenants only the engine knows are added (source "config+published");
+  as production; the same for break-glass), and tenants only the engine knows are added (source "config+published");
 - neither: None (source "none").
 """
 
@@ -57,6 +57,10 @@ def settings_in_force(store: Store, config: Any | None) -> Settings:
             t = dataclasses.replace(t, production=True)
             notes.append(f"tenant {name} is production in the engine's published settings (not in the config): "
                          "treated as production")
+        if p is not None and p.break_glass and not getattr(t, "break_glass", False):
+            t = dataclasses.replace(t, break_glass=True)
+            notes.append(f"tenant {name} is break-glass in the engine's published settings (not in the config): "
+                         "writes need elevation")
         tenants[name] = t
     for name, p in published.tenants.items():
         if name not in tenants:  # records of a tenant only the engine runs must keep its marker

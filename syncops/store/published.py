@@ -6,7 +6,7 @@ here at start; readers take them from here when they have no config file (see
 `syncops.services.settings.settings_in_force`).
 
 One JSON document in the existing key/value table ``syncops_meta`` under ``published:settings`` (no
-schema change). What is published is a whitelist: tenant names and production flags, flows (entity,
+schema change). What is published is a whitelist: tenant names, production and break-glass flags, flows (entity,
 source, target, schedule, SLA, retry, enabled, coalesce, batch size, role -> map name), endpoint names
 and kinds, and the config value maps (map name -> {source value: target value}). Never base URLs,
 credential references, endpoint options or secrets: an endpoint is published as its name and kind only.
@@ -74,6 +74,7 @@ class Tenant:
     endpoints: dict[str, Endpoint]
     flows: dict[str, Flow]
     mappings: dict[str, dict[str, str]]  # config value maps in force: map name -> {source: target}
+    break_glass: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ def document(config: Any, engine_id: str, published_at: float) -> dict[str, Any]
     for tname, t in config.tenants.items():
         tenants[tname] = {
             "production": bool(t.production),
+            # Added within format 1: older readers ignore it, and a missing key reads as False.
+            "break_glass": bool(getattr(t, "break_glass", False)),
             "endpoints": {name: {"kind": str(e.kind)} for name, e in t.endpoints.items()},
             "flows": {fname: _flow_doc(f) for fname, f in t.flows.items()},
             "maps": {name: {str(k): str(v) for k, v in dict(entries).items()}
@@ -165,6 +168,7 @@ def parse(doc: dict[str, Any]) -> Published:
         tenants[tname] = Tenant(
             name=tname, production=bool(t.get("production", False)),
             endpoints={n: Endpoint(n, e.get("kind", ""), tname) for n, e in (t.get("endpoints") or {}).items()},
-            flows=flows, mappings={n: dict(m) for n, m in (t.get("maps") or {}).items()})
+            flows=flows, mappings={n: dict(m) for n, m in (t.get("maps") or {}).items()},
+            break_glass=bool(t.get("break_glass", False)))
     return Published(format=int(doc["format"]), engine_id=str(doc.get("engine_id", "")),
                      published_at=float(doc.get("published_at") or 0.0), tenants=tenants)

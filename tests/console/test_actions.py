@@ -381,7 +381,8 @@ def test_a_failing_action_shows_a_message_and_the_console_keeps_running(store, m
             await pilot.press("r", "y")
             await settle(pilot)
             messages = [n.message for n in app._notifications]
-            assert any("changed since you loaded it" in m for m in messages)
+            # Found before the question is asked now (the record is read again first).
+            assert any("changed while you had it open (was failed, now resolved)" in m for m in messages)
             assert app.is_running and app.screen is screen
             await pilot.press("ctrl+r")
             await settle(pilot)

@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 from syncops.console import query_language as ql
 from syncops.console.columns import Col, dropped, fit
 from syncops.console.formatting import ago, clip
+from syncops.console.live_table import anchor, restore, tick_ages
 from syncops.console.pii import mask_source
 from syncops.console.screens.base import ConsoleScreen
 from syncops.models.pii import mask_diff
@@ -214,13 +215,7 @@ class AuditScreen(ConsoleScreen):
     def _rebuild(self, *, keep: bool) -> None:
         """Draw self.events; with keep, the cursor stays on its event at the same screen line."""
         table = self.query_one("#audit-log", DataTable)
-        key, line = None, 0
-        if keep and table.row_count:
-            try:
-                key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            except Exception:  # no row under the cursor
-                key = None
-            line = table.cursor_row - round(table.scroll_y)
+        key, line = anchor(table) if keep else (None, 0)
         now = self.app.clock()
         with self.app.batch_update():
             table.clear()
@@ -229,13 +224,7 @@ class AuditScreen(ConsoleScreen):
                 cells = self._cells(e, now)
                 table.add_row(*cells, key=str(e.id))
                 self._when[str(e.id)] = cells[0]
-            if key is not None and key in self._when:
-                row = table.get_row_index(key)
-                table.move_cursor(row=row, scroll=False)
-                y = max(0, row - line)
-                table.scroll_to(y=y, animate=False, immediate=True, force=True)
-                # Once the new rows are laid out (the first scroll may be clamped to the old size).
-                table.call_after_refresh(table.scroll_to, y=y, animate=False, immediate=True, force=True)
+            restore(table, key, line)
         self._bar()
         self._detail()
 
@@ -243,13 +232,7 @@ class AuditScreen(ConsoleScreen):
         table = self.query_one("#audit-log", DataTable)
         if not self.columns or self.columns[0][0].key != "when":
             return
-        width = self.columns[0][1]
-        for e in self.events:
-            key = str(e.id)
-            text = clip(ago(e.at, now), width)
-            if self._when.get(key) != text and key in self._when:
-                self._when[key] = text
-                table.update_cell(key, "when", text)
+        tick_ages(table, "when", self.columns[0][1], ((str(e.id), e.at) for e in self.events), now, self._when)
 
     def _bar(self) -> None:
         more = "" if self.exhausted else " (more below)"

@@ -20,6 +20,11 @@ READ_ONLY_HELP = ("Read-only console (--read-only): keys that change the store a
                   "changes nothing, but it is still recorded in the audit log.")
 
 
+BREAK_GLASS_HELP = ("Break-glass tenants ({tenants}) open read-only: their write keys are disabled and say so. "
+                    "`:elevate TENANT [MINUTES]` asks for a reason and allows writes for 15 minutes (or MINUTES); "
+                    "the header counts down, and the elevation and its expiry are in the audit log.")
+
+
 class ConsoleScreen(Screen):
     # Actions that change the store: hidden from footer and palette in --read-only mode
     # (check_action returning False), and refused if reached some other way.
@@ -30,14 +35,23 @@ class ConsoleScreen(Screen):
     def header(self) -> StatusHeader:
         return StatusHeader()
 
+    def write_tenants(self) -> list[str]:
+        """The tenants this screen's write keys would act on now (break-glass: see locked_tenant)."""
+        return []
+
+    def locked_tenant(self) -> str | None:
+        """A break-glass tenant among write_tenants() that nobody elevated (its writes are refused)."""
+        locked = getattr(self.app, "locked_tenant", None)
+        return locked(self.write_tenants()) if locked is not None else None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.MUTATING and getattr(self.app, "read_only", False):
+        if action in self.MUTATING and (getattr(self.app, "read_only", False) or self.locked_tenant()):
             return False
         return True
 
     def refused_binding(self, key: str) -> Binding | None:
-        """In --read-only, the binding of `key` that changes the store (refused, so say why)."""
-        if not getattr(self.app, "read_only", False):
+        """In --read-only (or on a break-glass tenant), the binding of `key` that changes the store."""
+        if not getattr(self.app, "read_only", False) and not self.locked_tenant():
             return None
         for b in type(self).BINDINGS:
             if not isinstance(b, Binding):
@@ -56,8 +70,13 @@ class ConsoleScreen(Screen):
         event.prevent_default()
         from syncops.console.screens.help import key_label
 
-        self.app.notify(f"read-only console: {key_label(b)} ({_lower_first(b.description or b.action)}) is disabled",
-                        severity="warning", timeout=4)
+        what = f"{key_label(b)} ({_lower_first(b.description or b.action)}) is disabled"
+        glass = None if getattr(self.app, "read_only", False) else self.locked_tenant()
+        if glass:
+            self.app.notify(f"break-glass tenant {glass} is read-only: {what}; `:elevate {glass}` to write",
+                            severity="warning", timeout=6)
+            return
+        self.app.notify(f"read-only console: {what}", severity="warning", timeout=4)
 
     def on_screen_resume(self) -> None:
         self.app.update_header()
@@ -82,4 +101,4 @@ class ConsoleScreen(Screen):
         """Jumps from the palette (`:tenant acme`) land here; screens accept what they understand."""
 
     def writable(self) -> bool:
-        return self.app.allow_write()
+        return self.app.allow_write(self.write_tenants())

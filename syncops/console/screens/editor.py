@@ -51,6 +51,9 @@ class EditScreen(ConsoleScreen):
         self.initial_text = text if text is not None else pretty(detail.payload)
         self.pending: dict[str, Any] | None = None  # validated payload awaiting a reason
 
+    def write_tenants(self) -> list[str]:
+        return [self.record.tenant]
+
     @property
     def record(self) -> Any:
         return self.detail.record

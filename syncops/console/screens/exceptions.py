@@ -8,7 +8,9 @@ the one the store pages cheaply.
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -20,6 +22,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 from syncops.console import query_language as ql
 from syncops.console.columns import Col, dropped, fit
 from syncops.console.formatting import ago, clip
+from syncops.console.live_table import anchor, restore, same_rows, tick_ages
 from syncops.console.screens.base import ConsoleScreen
 from syncops.console.widgets.bulk import BulkDecision, BulkModal
 from syncops.console.window import RecordWindow
@@ -38,6 +41,21 @@ COLUMNS = [Col("mark", "✓", 1), Col("state", "St", 4), Col("age", "Age", 6), C
            Col("flow", "Flow", 20, priority=2), Col("key", "Entity key", 15), Col("category", "Category", 8),
            Col("attempts", "Try", 3, priority=3), Col("error", "Last error", 70, flex=True, min_width=16)]
 NEAR_END = 25  # rows before the end of the window at which the next page is fetched
+
+
+@dataclass
+class ExceptionsPoll:
+    page: Any | None  # the rows shown, read again; None: only the clocks moved
+    now: float
+    gen: int = 0
+    merge: bool = False  # True: replace the rows; False: only tell whether they changed
+    total: int | None = None
+
+
+def _fingerprint(r: Any) -> tuple[Any, ...]:
+    """What a row shows (ages aside): a re-read with the same fingerprints changed nothing visible."""
+    return (r.id, r.state, r.version, r.attempts, r.error_category, r.error_message, r.tenant, r.flow,
+            r.entity_key)
 
 
 class ExceptionsScreen(ConsoleScreen):
@@ -68,6 +86,9 @@ class ExceptionsScreen(ConsoleScreen):
             "larger actions and every action on a production tenant need the count or tenant name typed.\n"
             "Category labels are short at 80 columns (invalid = validation, unavail = unavailable, ratelim = "
             "rate limit); the line under the table shows the record's flow, category and last error in full.\n"
+            "R Q U X act on the records counted; any that arrive meanwhile are reported, not touched. "
+            "The list is live: rows update in place, your cursor and marks stay put; scrolled deep, "
+            "'store changed: ctrl+r' appears only when a row you can see changed.\n"
             "Filter (/): " + ql.HELP)
 
     def __init__(self) -> None:
@@ -86,6 +107,9 @@ class ExceptionsScreen(ConsoleScreen):
         self.render_count = 0  # bumped after each table render (the benchmark waits on it)
         self.last_render_at = 0.0  # perf_counter() of that render
         self.columns: list[tuple[Col, int]] = []
+        self._ages: dict[str, str] = {}  # row key -> age text shown (the tick redraws only changes)
+        self._gen = 0  # bumped by each reload: a live re-read for an older filter or sort is dropped
+        self._missed = False  # a store change the tick could not look at yet
 
     def compose(self) -> ComposeResult:
         yield self.header()
@@ -119,9 +143,56 @@ class ExceptionsScreen(ConsoleScreen):
             self._render_rows(keep_cursor=True)
 
     def store_changed(self) -> None:
-        # Rows do not move under the technician's cursor; they reload when they choose to.
-        self.stale = True
-        self._show_bar()
+        # Only when the tick could not look (a load was running): look again at the next one.
+        self._missed = True
+
+    # --- live: update in place, keep the technician's place (see syncops.console.live_table) -----
+
+    def poll(self, changed: bool) -> ExceptionsPoll:
+        """From the app's tick (a worker thread): the rows shown, read again, when the store changed.
+
+        A window still holding the top of the list is merged (the same first rows, read again);
+        one scrolled deep (pages dropped above) is only checked, by id: it cannot be re-read
+        without moving the technician, so it says "store changed" when what it shows did.
+        """
+        now = self.app.clock()
+        changed = changed or self._missed
+        if not changed or self.busy or self.grouped or not self.is_mounted:
+            self._missed = changed and (self.busy or self.grouped)
+            return ExceptionsPoll(None, now)
+        self._missed = False
+        gen, backend, rows = self._gen, self.app.backend, list(self.window.rows)
+        if not self.window.dropped_before:
+            limit = max(self.window.page_size, len(rows))
+            page = self._fetcher(limit)(None, True)
+            return ExceptionsPoll(page, now, gen=gen, merge=True, total=backend.count(self.filter))
+        ids = [r.id for r in rows]
+        if self.filter.ids:
+            ids = [i for i in ids if i in set(self.filter.ids)]
+        f = dataclasses.replace(self.filter, ids=tuple(ids))
+        page = backend.exceptions_page(f, sort=self.store_sort, descending=self.descending, after=None,
+                                       limit=max(1, len(ids)))
+        return ExceptionsPoll(page, now, gen=gen, merge=False)
+
+    def show_poll(self, data: ExceptionsPoll) -> None:
+        if data.page is not None and data.gen == self._gen and not self.busy:
+            if not same_rows(self.window.rows, list(data.page.rows), _fingerprint):
+                if data.merge:
+                    self.window.rows = list(data.page.rows)
+                    self.window.next_after = data.page.next_after
+                    self._render_rows(keep_cursor=True)
+                else:
+                    self.stale = True
+            if data.total is not None and data.total != self.total:
+                self.total = data.total
+            self._show_bar()
+        self._tick_ages(data.now)
+
+    def _tick_ages(self, now: float) -> None:
+        width = dict((c.key, w) for c, w in self.columns).get("age")
+        if width:
+            tick_ages(self.query_one("#records", DataTable), "age", width,
+                      ((str(r.id), r.created_at) for r in self.window.rows), now, self._ages)
 
     def configure(self, **kwargs: Any) -> None:
         f = RecordFilter(states=self.filter.states or ql.parse("").filter.states)
@@ -143,9 +214,9 @@ class ExceptionsScreen(ConsoleScreen):
         sort = self.store_sort
         return (row.id, row.id) if sort == "id" else (getattr(row, SORTS[sort].key), row.id)
 
-    def _fetcher(self) -> Any:
+    def _fetcher(self, limit: int | None = None) -> Any:
         backend, f, sort, desc = self.app.backend, self.filter, self.store_sort, self.descending
-        size = self.app.page_size
+        size = limit or self.app.page_size
 
         def fetch(after: Any, forward: bool) -> Any:
             return backend.exceptions_page(f, sort=sort, descending=desc if forward else not desc, after=after,
@@ -154,6 +225,7 @@ class ExceptionsScreen(ConsoleScreen):
 
     def reload(self) -> None:
         self.busy = True
+        self._gen += 1
         self.stale = False
         self.total = None
         fetch = self._fetcher()
@@ -246,17 +318,18 @@ class ExceptionsScreen(ConsoleScreen):
 
     def _render_rows(self, *, keep_cursor: bool) -> None:
         table = self.query_one("#records", DataTable)
-        current = self.current_row() if keep_cursor else None
+        key, line = anchor(table) if keep_cursor else (None, 0)
         now = self.app.clock()
+        age = next((i for i, (c, _w) in enumerate(self.columns) if c.key == "age"), None)
         with self.app.batch_update():
             table.clear()
+            self._ages = {}
             for r in self.window.rows:
-                table.add_row(*self._cells(r, now), key=str(r.id))
-            if current is not None:
-                try:
-                    table.move_cursor(row=table.get_row_index(str(current.id)))
-                except Exception:  # the row left the window
-                    pass
+                cells = self._cells(r, now)
+                table.add_row(*cells, key=str(r.id))
+                if age is not None:
+                    self._ages[str(r.id)] = cells[age]
+            restore(table, key, line)
         self.render_count += 1
         self.last_render_at = time.perf_counter()
         self._show_bar()
@@ -293,6 +366,15 @@ class ExceptionsScreen(ConsoleScreen):
         bar.append(" │ ")
         bar.append_text(facts)
         self.query_one("#filterbar", Static).update(bar)
+
+    def write_tenants(self) -> list[str]:
+        """Marked rows' tenants, else the cursor row's; plus the filter's tenant (R Q U X act on it)."""
+        if self.marked:
+            tenants = list(self.marked.values())
+        else:
+            row = self.current_row() if self.is_mounted else None
+            tenants = [row.tenant] if row is not None else []
+        return tenants + ([self.filter.tenant] if self.filter.tenant else [])
 
     def current_row(self) -> Any | None:
         table = self.query_one("#records", DataTable)
@@ -472,13 +554,20 @@ class ExceptionsScreen(ConsoleScreen):
                 return
             self.app.background(
                 self, lambda: self.app.backend.bulk_apply(decision.action, decision.filter,
-                                                          confirmed=decision.confirmed, reason=decision.reason),
+                                                          confirmed=decision.confirmed, reason=decision.reason,
+                                                          ids=decision.ids),
                 self._bulk_done, group="action")
 
         self.app.push_screen(BulkModal(action, f, scope), decided)
 
     def _bulk_done(self, result: Any) -> None:
-        self.app.notify(f"{result.action}: {result.touched:,} record(s) done")
+        extra = []
+        if getattr(result, "arrived_later", 0):
+            extra.append(f"{result.arrived_later:,} arrived after the count: not touched, look again")
+        if getattr(result, "gone", 0):
+            extra.append(f"{result.gone:,} changed meanwhile: skipped")
+        done = f"{result.action}: {result.touched:,} record(s) done"
+        self.app.notify("; ".join([done, *extra]), timeout=8 if extra else self.app.NOTIFICATION_TIMEOUT)
         self.marked.clear()
         self.reload()
 

@@ -143,6 +143,10 @@ class FlowsScreen(ConsoleScreen):
                 self.focus_key = None
                 return
 
+    def write_tenants(self) -> list[str]:
+        r = self._current()
+        return [r.tenant] if r is not None else []
+
     def _current(self) -> FlowRow | None:
         table = self.query_one("#flow-table", DataTable)
         if not self.rows or table.row_count == 0:

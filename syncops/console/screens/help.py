@@ -7,7 +7,7 @@ from typing import Any, Iterable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
@@ -36,7 +36,9 @@ def binding_rows(screen: Screen, app: Any) -> list[tuple[str, str, str, str]]:
         for b in _bindings(node):
             action = b.action.split("(")[0]
             allowed = node.check_action(action, ()) if hasattr(node, "check_action") else True
-            status = "" if allowed else ("disabled: read-only" if getattr(app, "read_only", False) else "unavailable")
+            status = "" if allowed else ("disabled: read-only" if getattr(app, "read_only", False) else
+                                         "disabled: break-glass" if action in getattr(node, "MUTATING", ())
+                                         else "unavailable")
             rows.append((scope, key_label(b), b.description or action.replace("_", " "), status))
     rows.append(("global", "ctrl+p", "command palette (also :)", ""))
     return rows
@@ -63,13 +65,24 @@ class HelpScreen(ModalScreen[None]):
                 from syncops.console.screens.base import READ_ONLY_HELP
 
                 text = f"{READ_ONLY_HELP}\n{text}" if text else READ_ONLY_HELP
+            from syncops.services.breakglass import break_glass_tenants
+
+            glass = break_glass_tenants(getattr(getattr(app, "backend", None), "config", None))
+            if glass:
+                from syncops.console.screens.base import BREAK_GLASS_HELP
+
+                note = BREAK_GLASS_HELP.format(tenants=", ".join(glass))
+                text = f"{note}\n{text}" if text else note
             if text:
                 # Help text is prose, not markup: "[ and ] switch tabs" must keep its brackets.
-                yield Static(Text(text), id="help-text")
+                # Scrollable on its own (tab to it, arrows/pgdn): at 80x24 the exceptions help's
+                # filter syntax is longer than the room left above the keys table.
+                with VerticalScroll(id="help-text-box"):
+                    yield Static(Text(text), id="help-text")
             yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
             support = f"  support: {brand.support_contact}" if brand.support_contact else ""
             yield Static(Text(f"{brand.product_title}{' · ' + brand.partner_name if brand.partner_name else ''}"
-                              f"{support}   esc closes", style="dim"))
+                              f"{support}   tab: text/keys   esc closes", style="dim"))
 
     def on_mount(self) -> None:
         table = self.query_one("#help-keys", DataTable)

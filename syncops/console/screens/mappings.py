@@ -95,6 +95,10 @@ class MappingsScreen(ConsoleScreen):
         self.query_one("#entries-title", Static).update(
             f"Maps of {self.tenant or '(no tenant configured)'}{prod}: {len(self.entries)} entries (t: next tenant)")
 
+    def write_tenants(self) -> list[str]:
+        u = self._selected()
+        return [t for t in (u.tenant if u is not None else None, self.tenant) if t]
+
     def _selected(self) -> Any | None:
         table = self.query_one("#unmapped", DataTable)
         if not self.unmapped or table.row_count == 0:

@@ -58,6 +58,9 @@ class RecordScreen(ConsoleScreen):
         self.revealed = False
         self.mapped_to: str | None = None  # the blocking value has a mapping now (added since it failed)
 
+    def write_tenants(self) -> list[str]:
+        return [self.record.tenant] if self.record is not None else []
+
     @property
     def record(self) -> Any | None:
         return self.detail.record if self.detail else None
@@ -266,6 +269,29 @@ class RecordScreen(ConsoleScreen):
         self.app.background(self, lambda: self.app.backend.act(action, r.id, version=version, reason=reason),
                             done, group="action")
 
+    def _if_unchanged(self, action: str, then: Any) -> None:
+        """Read the record again before asking anything: one superseded (or changed) while it was
+        open says so first, instead of a reason prompt that ends in a version conflict."""
+        r = self.record
+        backend = self.app.backend
+
+        def fresh(now: Any) -> None:
+            if now.version == r.version:
+                then()
+                return
+            if now.state == "superseded":
+                by = f" by #{now.superseded_by}" if getattr(now, "superseded_by", None) else ""
+                message = (f"record #{r.id} was superseded{by} while you had it open (a newer change for "
+                           f"{r.entity_key} replaced it): nothing to {action}.")
+            else:
+                message = (f"record #{r.id} changed while you had it open (was {r.state}, now {now.state}): "
+                           f"look again before you {action} it.")
+            self.app.notify(message, title="not done", severity="warning", timeout=10)
+            self.query_one("#summary", Static).border_subtitle = message[:70]
+            self.reload()
+
+        self.app.background(self, lambda: backend.current_record(r.id), fresh, group="action")
+
     def _confirm_then(self, action: str) -> None:
         if not self.writable() or self.record is None:
             return
@@ -275,9 +301,9 @@ class RecordScreen(ConsoleScreen):
             if yes:
                 self._act(action)
 
-        self.app.push_screen(ConfirmModal(f"{action} record #{r.id}",
-                                          f"{action} {r.tenant}/{r.flow} {r.entity_key} (now {r.state})?",
-                                          production=self._production()), answered)
+        self._if_unchanged(action, lambda: self.app.push_screen(ConfirmModal(
+            f"{action} record #{r.id}", f"{action} {r.tenant}/{r.flow} {r.entity_key} (now {r.state})?",
+            production=self._production()), answered))
 
     def _reason_then(self, action: str) -> None:
         if not self.writable() or self.record is None:
@@ -288,8 +314,9 @@ class RecordScreen(ConsoleScreen):
             if reason:
                 self._act(action, reason)
 
-        self.app.push_screen(ReasonModal(f"{action} record #{r.id}", f"why {action} {r.tenant}/{r.flow} "
-                                         f"{r.entity_key}?", production=self._production()), answered)
+        self._if_unchanged(action, lambda: self.app.push_screen(ReasonModal(
+            f"{action} record #{r.id}", f"why {action} {r.tenant}/{r.flow} {r.entity_key}?",
+            production=self._production()), answered))
 
     def action_retry(self) -> None:
         self._confirm_then("retry")

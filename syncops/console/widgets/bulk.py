@@ -2,8 +2,8 @@
 
 The technician always sees N (and the states and tenants involved) before anything
 happens. Above the threshold they type N; when a production tenant is involved they
-type its name, always. The confirmed N is passed to bulk.apply, which refuses if more
-records match by then.
+type its name, always. The counted records (their ids) are passed to bulk.apply, which acts
+on those and reports the ones that arrived since, rather than refusing because the count grew.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class BulkDecision:
     filter: RecordFilter
     confirmed: int
     reason: str | None
+    ids: tuple[int, ...] | None = None  # the set that was counted and confirmed
 
 
 def required_phrase(preview: BulkPreview, production: list[str], threshold: int) -> str | None:
@@ -117,7 +118,7 @@ class BulkModal(ModalScreen[BulkDecision | None]):
         if self.phrase is not None and typed.value.strip() != self.phrase:
             problem.update(f"type {self.phrase} exactly to confirm")
             return
-        self.dismiss(BulkDecision(self.action, self.filter, self.preview.count, reason))
+        self.dismiss(BulkDecision(self.action, self.filter, self.preview.count, reason, self.preview.ids))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

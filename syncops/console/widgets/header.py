@@ -24,6 +24,19 @@ class HeaderState:
     live: bool = True
     now: float = 0.0
     alert: str | None = None  # syncops.ops.alerts.summary_line(store): the newest firing alert, or None
+    glass: dict[str, float | None] = field(default_factory=dict)  # break-glass tenant -> elevated until
+
+
+def glass_text(s: HeaderState) -> list[tuple[str, bool]]:
+    """(label, elevated) per break-glass tenant: `acme ELEVATED 14:59` counting down, else `acme LOCKED`."""
+    out = []
+    for tenant, until in sorted(s.glass.items()):
+        if until is not None and until > s.now:
+            left = int(until - s.now)
+            out.append((f"{tenant} ELEVATED {left // 60}:{left % 60:02d}", True))
+        else:
+            out.append((f"{tenant} LOCKED", False))
+    return out
 
 
 def engine_text(s: HeaderState) -> str:
@@ -38,7 +51,8 @@ def engine_text(s: HeaderState) -> str:
 
 class StatusHeader(Static):
     DEFAULT_CSS = """
-    StatusHeader { height: 2; background: $panel; color: $foreground; padding: 0 1; }
+    StatusHeader { height: 2; background: $panel; color: $foreground; padding: 0 1;
+                   text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self) -> None:
@@ -74,6 +88,12 @@ class StatusHeader(Static):
             t.append(f" {s.alert} ", style=f"bold reverse {v.get('error', '')}")
         t.append("  " + time.strftime("%H:%MZ", time.gmtime(s.now)), style="dim")
         t.append("\n")
+        # Break-glass first on the second line: at 80 columns the first one has no room left.
+        glass = 0
+        for label, elevated in glass_text(s):
+            t.append(f" {label} ", style=f"bold reverse {v.get('error' if elevated else 'accent', '')}")
+            t.append(" ")
+            glass += len(label) + 3
         t.append("breakers: ", style="dim")
         if not s.breakers:
             t.append("none reported", style="dim")
@@ -81,7 +101,7 @@ class StatusHeader(Static):
         # and never more than the line holds: "+N more" instead of a cut.
         bad = sorted((k, b) for k, b in s.breakers.items() if b.breaker != "closed")
         closed = len(s.breakers) - len(bad)
-        room = max(20, (self.size.width or 80) - 2) - len("breakers: ")
+        room = max(20, (self.size.width or 80) - 2 - glass) - len("breakers: ")
         colours = {"open": v.get("error", ""), "half_open": v.get("warning", "")}
         used = 0
         for i, ((tenant, endpoint), b) in enumerate(bad):
