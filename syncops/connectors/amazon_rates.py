@@ -73,7 +73,7 @@ class Buckets:
     def wait_for(self, op: str) -> float:
         """Seconds until `op` has a whole token again (0 when it has one now)."""
         tokens = self._refill(op)
-        if tokens >= 1.0:
+        if tokens >= 1.0 - 1e-9:
             return 0.0
         return signals.clamp((1.0 - tokens) / self.rates.get(op, 1.0), self.ceiling).seconds or 0.0
 

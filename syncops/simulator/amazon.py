@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qs, unquote
 
-from syncops.simulator.amazon_data import STATUSES, c, iso, render_items, render_order
+from syncops.simulator.amazon_data import STATUSES, asin, c, iso, render_items, render_order
 from syncops.simulator.faults import Faults
 from syncops.simulator.http import Request, Response, json_response
 
@@ -110,7 +110,7 @@ class AmazonApp:
                 price = Decimal(str(line[2])) if len(line) > 2 else self.prices[sku]
                 ship = Decimal(str(shipping)) if i == 0 else Decimal(0)
                 disc = Decimal(str(promo)) if i == 0 else Decimal(0)
-                rows.append({"sku": sku, "asin": f"B0{abs(hash(sku)) % 10**8:08d}", "qty": qty, "price": price,
+                rows.append({"sku": sku, "asin": asin(sku), "qty": qty, "price": price,
                              "ship": ship, "promo": disc, "tax": c((price * qty - disc) * self.tax_rate),
                              "ship_tax": c(ship * self.tax_rate)})
             self.orders[oid] = {"id": oid, "n": n, "created": stamp, "modified": stamp, "status": status,
@@ -202,7 +202,7 @@ class AmazonApp:
         rate, burst = self.plans[op]
         tokens, at = self._buckets.get(op, (float(burst), now))
         tokens = min(float(burst), tokens + max(0.0, now - at) * rate)
-        if self.faults.throttled() or tokens < 1.0:
+        if self.faults.throttled() or tokens < 1.0 - 1e-6:  # float dust from clock arithmetic
             self._buckets[op] = (tokens, now)
             return _err(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
         self._buckets[op] = (tokens - 1.0, now)
@@ -382,7 +382,7 @@ class AmazonApp:
                       key=lambda r: (r["updated"], r["sku"]))
         out = []
         for r in rows[offset:offset + FBA_PAGE]:
-            summary: dict[str, Any] = {"asin": f"B0{abs(hash(r['sku'])) % 10**8:08d}", "fnSku": f"X00{r['sku'][:7]}",
+            summary: dict[str, Any] = {"asin": asin(r["sku"]), "fnSku": f"X00{r['sku'][:7]}",
                                        "sellerSku": r["sku"], "condition": "NewItem",
                                        "lastUpdatedTime": iso(r["updated"]), "productName": r["sku"].title(),
                                        "totalQuantity": r["fulfillable"] + r["inbound"]}

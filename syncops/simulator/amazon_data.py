@@ -4,6 +4,7 @@ Buyer data is synthetic (example.com addresses, 555 numbers)."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -54,7 +55,7 @@ def render_items(order: dict[str, Any], currency: str) -> list[dict[str, Any]]:
     priced = order["status"] not in ("Pending", "PendingAvailability")
     out = []
     for n, li in enumerate(order["lines"]):
-        qty = 0 if order["status"] == "Canceled" else li["qty"]
+        qty = li["qty"]
         item: dict[str, Any] = {"ASIN": li["asin"], "SellerSKU": li["sku"], "OrderItemId": f"{order['n']:06d}{n:08d}",
                                 "Title": li["sku"].replace("-", " ").title(), "QuantityOrdered": qty,
                                 "QuantityShipped": 0, "IsGift": "false", "IsTransparency": False,
@@ -67,3 +68,7 @@ def render_items(order: dict[str, Any], currency: str) -> list[dict[str, Any]]:
                          "PromotionDiscountTax": _m(currency, Decimal(0)), "PromotionIds": []})
         out.append(item)
     return out
+
+
+def asin(sku: str) -> str:
+    return f"B0{zlib.crc32(sku.encode()) % 10**8:08d}"
