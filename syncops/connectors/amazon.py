@@ -229,6 +229,10 @@ class AmazonConnector:
         state = self._state(cursor)
         after = state.get("after") if epoch_of(state.get("after")) is not None else self._first_after()
         token, high = state.get("next"), state.get("high") or after
+        # Orders updated exactly at the watermark that were read (and stored) already: the
+        # inclusive LastUpdatedAfter returns them again, but their items need not be fetched.
+        done = {str(i) for i in state.get("done") or [] if isinstance(i, str)}
+        at_high = {str(i) for i in state.get("at_high") or [] if isinstance(i, str)}
         params: dict[str, Any] = {"MarketplaceIds": self.marketplace, "LastUpdatedAfter": after,
                                   "MaxResultsPerPage": max(1, min(limit, 100))}
         if token:
@@ -251,7 +255,11 @@ class AmazonConnector:
             if not isinstance(oid, str) or not oid or changed is None:
                 raise self._shape("getOrders (AmazonOrderId/LastUpdateDate)", redacted(order))
             if epoch_of(high) is None or changed > (epoch_of(high) or 0):
-                high = updated
+                high, at_high = updated, set()
+            if changed == epoch_of(high):
+                at_high.add(oid)
+            if changed == epoch_of(after) and oid in done:
+                continue
             if order.get("OrderStatus") in UNPRICED:
                 continue  # no prices yet; read again when payment is authorised (LastUpdateDate moves)
             items = await self._order_items(oid)
@@ -262,11 +270,13 @@ class AmazonConnector:
                                         changed_at=changed))
         next_token = payload.get("NextToken")
         if isinstance(next_token, str) and next_token:
-            new = {"after": after, "next": next_token, "high": high}
+            new = {"after": after, "next": next_token, "high": high, "at_high": sorted(at_high),
+                   "done": sorted(done)}
             return PullPage(changes=changes, cursor=json.dumps(new), has_more=True)
-        # Inclusive watermark: orders updated in the newest second are read again next time and
-        # dropped by their idempotency keys.
-        return PullPage(changes=changes, cursor=json.dumps({"after": high, "next": None}), has_more=False)
+        # Inclusive watermark: orders updated in the newest second come back next time; those
+        # named in "done" are skipped, any other repeat is dropped by its idempotency key.
+        return PullPage(changes=changes, cursor=json.dumps({"after": high, "next": None, "done": sorted(at_high)}),
+                        has_more=False)
 
     async def _order_items(self, order_id: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

