@@ -325,3 +325,19 @@ def test_secret_forms(app, server, clock):
         run(lambda conn: conn.check_auth(), server, clock, client_id="")
     assert exc.value.category == Category.AUTH and "client_id" in str(exc.value)
     assert json.loads(SECRET)["refresh_token"]
+
+
+# ---------------------------------------------------------------- reconciliation reads
+
+
+def test_levels_are_read_back_for_reconciliation(clock):
+    app = make_app(clock, fba={"TSHIRT-RED-M": 4, "MUG-WHITE": 9})
+    with SimServer(app) as server:
+        async def go(conn):
+            await conn.push("inventory", deliveries([stock("MUG-WHITE", 6)]))
+            return await conn.read_levels({("MUG-WHITE", "DEFAULT"), ("NOT-LISTED", "DEFAULT"),
+                                           ("TSHIRT-RED-M", "amazon-fba"), ("NOPE", "amazon-fba"),
+                                           ("MUG-WHITE", "elsewhere")})
+
+        levels = run(go, server, clock)
+    assert levels == {("MUG-WHITE", "DEFAULT"): 6, ("TSHIRT-RED-M", "amazon-fba"): 4}

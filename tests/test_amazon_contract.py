@@ -102,6 +102,7 @@ def test_requests_and_answers_follow_the_models(clock):
             await pull_all(conn, "order", None, 2)
             await pull_all(conn, "inventory", None)
             await conn.push("inventory", deliveries([stock("MUG-WHITE", 3)]))
+            await conn.read_levels({("MUG-WHITE", "DEFAULT"), ("SKU-001", "amazon-fba")})
         run(go, server, clock)
     used = set()
     for request, response in tap.seen:
@@ -126,7 +127,7 @@ def test_requests_and_answers_follow_the_models(clock):
         assert not _required_present(model, schema, response.body, op["operationId"])
         assert set(response.headers) <= set(op["responses"]["200"].get("headers", {})) | {"Content-Type"}
     assert used == {"getMarketplaceParticipations", "getOrders", "getOrderItems", "getInventorySummaries",
-                    "patchListingsItem"}
+                    "patchListingsItem", "getListingsItem"}
     # Paging tokens were exercised, under the parameter names each model gives them.
     assert any("NextToken" in r.query for r, _ in tap.seen if r.path == "/orders/v0/orders")
     assert any("NextToken" in r.query for r, _ in tap.seen if r.path.endswith("/orderItems"))

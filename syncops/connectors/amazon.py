@@ -211,6 +211,11 @@ class AmazonConnector:
 
         return await push_inventory(self, deliveries)
 
+    async def read_levels(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+        from syncops.connectors.amazon_levels import read_levels  # reconciliation only; see that module
+
+        return await read_levels(self, pairs)
+
     # ------------------------------------------------------------------ orders
 
     def _first_after(self) -> str:

@@ -42,6 +42,7 @@ MARKETPLACE = "ATVPDKIKX0DER"
 SELLER = "A2SIMSELLER01"
 # operation -> (rate per second, burst): the usage plans in the models.
 PLANS = {"getOrders": (0.0167, 20), "getOrderItems": (0.5, 30), "patchListingsItem": (5.0, 5),
+         "getListingsItem": (5.0, 10),
          "getInventorySummaries": (2.0, 2), "getMarketplaceParticipations": (0.016, 15)}
 FBA_PAGE = 50
 FBA_TOKEN_TTL = 30.0
@@ -183,6 +184,8 @@ class AmazonApp:
             return "getOrders", self._get_orders, ()
         if m == "GET" and len(parts) == 5 and parts[:3] == ["orders", "v0", "orders"] and parts[4] == "orderItems":
             return "getOrderItems", self._get_items, (parts[3],)
+        if m == "GET" and len(parts) == 5 and parts[:3] == ["listings", "2021-08-01", "items"]:
+            return "getListingsItem", self._get_listing, (parts[3], parts[4])
         if m == "PATCH" and len(parts) == 5 and parts[:3] == ["listings", "2021-08-01", "items"]:
             return "patchListingsItem", self._patch_listing, (parts[3], parts[4])
         if m == "GET" and parts == ["fba", "inventory", "v1", "summaries"]:
@@ -358,6 +361,25 @@ class AmazonApp:
         self.submissions.append({"submissionId": submission, "sku": sku, "changes": changes})
         return json_response({"sku": sku, "status": "ACCEPTED", "submissionId": submission, "issues": []})
 
+    def _get_listing(self, request: Request, seller: str, sku: str) -> Response:
+        if seller != self.seller_id:
+            return _err(403, "Unauthorized", "Access to requested resource is denied.")
+        markets = [v for part in request.query.get("marketplaceIds", []) for v in part.split(",") if v]
+        if markets != [self.marketplace]:
+            return _err(400, "InvalidInput", "Exactly one valid marketplaceIds value is required.")
+        if sku not in self.listings:
+            return _err(404, "NOT_FOUND", f"SKU '{sku}' not found in marketplace {self.marketplace}")
+        included = [v for part in request.query.get("includedData", ["summaries"]) for v in part.split(",")]
+        item: dict[str, Any] = {"sku": sku}
+        if "summaries" in included:
+            item["summaries"] = [{"marketplaceId": self.marketplace, "asin": asin(sku), "productType": "PRODUCT",
+                                  "status": ["BUYABLE"], "itemName": sku.title(),
+                                  "createdDate": iso(0), "lastUpdatedDate": iso(self.clock())}]
+        if "fulfillmentAvailability" in included:
+            item["fulfillmentAvailability"] = [{"fulfillmentChannelCode": code, "quantity": qty}
+                                               for code, qty in self.listings[sku].items()]
+        return json_response(item)
+
     def _summaries(self, request: Request) -> Response:
         q = request.query
         if q.get("granularityType", [None])[0] != "Marketplace" or not q.get("granularityId"):
@@ -371,14 +393,18 @@ class AmazonApp:
         except ValueError:
             return _err(400, "InvalidInput", "Invalid startDateTime.")
         details = q.get("details", ["false"])[0] == "true"
-        query = (start, details)
+        query = (start, details, tuple(q.get("sellerSkus", [])))
         offset = 0
         if q.get("nextToken"):
             found = self._use_token("getInventorySummaries", q["nextToken"][0], query, FBA_TOKEN_TTL)
             if found is None:
                 return _err(400, "InvalidInput", "Invalid or expired nextToken.")
             offset = found
-        rows = sorted((r for r in self.fba.values() if since is None or r["updated"] >= since),
+        wanted = [v for part in q.get("sellerSkus", []) for v in part.split(",") if v] if not start else []
+        if len(wanted) > 50:
+            return _err(400, "InvalidInput", "sellerSkus accepts at most 50 SKUs.")
+        rows = sorted((r for r in self.fba.values() if (since is None or r["updated"] >= since)
+                       and (not wanted or r["sku"] in wanted)),
                       key=lambda r: (r["updated"], r["sku"]))
         out = []
         for r in rows[offset:offset + FBA_PAGE]:
