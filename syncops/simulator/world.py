@@ -135,7 +135,7 @@ class World:
         # Web orders may sell anything the tenant sells anywhere.
         everything = {s: None for spec in specs.values() for s in spec.skus}
         for spec in specs.values():
-            if spec.kind in ("shopify", "bigcommerce") and not spec.skus:
+            if spec.kind in ("shopify", "bigcommerce", "amazon") and not spec.skus:
                 spec.skus.update(everything)
         return specs
 
