@@ -271,7 +271,7 @@ class AmazonConnector:
             payload_out = to_sales_order(order, items, self.options)
             changes.append(SourceChange(idempotency_key=f"amazon:order:{oid}:{updated}",
                                         entity_key=payload_out["order_number"], payload=payload_out,
-                                        source_payload={**redacted(order), "OrderItems": items},
+                                        source_payload={**redacted(order), "OrderItems": [redacted(i) for i in items]},
                                         changed_at=changed))
         next_token = payload.get("NextToken")
         if isinstance(next_token, str) and next_token:

@@ -42,7 +42,7 @@ def _text(d: Decimal) -> str:
 
 
 def redacted(order: dict[str, Any]) -> dict[str, Any]:
-    """The order as kept for the technician: no buyer data."""
+    """The order (or order item) as kept for the technician: no buyer data."""
     return {k: v for k, v in order.items() if k not in PII_KEYS}
 
 
