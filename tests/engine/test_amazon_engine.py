@@ -92,3 +92,46 @@ def test_stock_reaches_amazon_through_an_outage_and_orders_reach_odoo_once(h):
     assert h.odoo.order_state(first) == h.odoo.order_state(second) == "sale"
     refs = [r["client_order_ref"] for r in h.odoo._tables["sale.order"].values()]
     assert sorted(refs) == sorted([first, second])
+
+
+class Throttle:
+    """Answers listings patches 429 QuotaExceeded (this seller: 2 per second) while `on`."""
+
+    def __init__(self, app: AmazonApp) -> None:
+        self.app, self.name, self.faults, self.on = app, app.name, app.faults, False
+        self.throttled_at: list[float] = []
+
+    def handle(self, request):
+        import time
+
+        from syncops.simulator.http import Response
+
+        if self.on and request.method == "PATCH":
+            self.throttled_at.append(time.monotonic())
+            return Response(429, {"errors": [{"code": "QuotaExceeded",
+                                              "message": "You exceeded your quota for the requested resource."}]},
+                            headers={"x-amzn-RateLimit-Limit": "2.0"})
+        return self.app.handle(request)
+
+
+def test_quota_exceeded_waits_are_honoured_by_the_engine(tmp_path):
+    h = Harness(tmp_path, CONFIG)
+    h.amazon = AmazonApp(Faults(), skus={s: "10.00" for s in SKUS})
+    throttle = Throttle(h.amazon)
+    h.servers["amazon"] = SimServer(throttle).start()
+    try:
+        async def scenario():
+            throttle.on = True
+            await h.start()
+            await until(lambda: len(throttle.throttled_at) >= 3, what="three throttled patches")
+            throttle.on = False
+            await until(lambda: all(h.amazon.quantity(s) == h.square.count(s, "store-1")
+                                    for s in ("TSHIRT-RED-M", "MUG-WHITE")), what="stock after the throttle")
+            await h.stop()
+
+        asyncio.run(scenario())
+        gaps = [b - a for a, b in zip(throttle.throttled_at, throttle.throttled_at[1:])]
+        assert gaps and min(gaps) >= 0.45, gaps  # one token at 2/s: never sooner than 0.5 s
+        assert set(states(h.store, "stock-to-amazon")) <= {"delivered", "superseded"}
+    finally:
+        h.close()
