@@ -341,3 +341,35 @@ def test_levels_are_read_back_for_reconciliation(clock):
 
         levels = run(go, server, clock)
     assert levels == {("MUG-WHITE", "DEFAULT"): 6, ("TSHIRT-RED-M", "amazon-fba"): 4}
+
+
+@pytest.mark.parametrize("value, rate", [("0.0167", 0.0167), ("5", 5.0), (" 2.0 ", 2.0), ("nan", None), ("-1", None),
+                                         ("0", None), ("1e309", None), ("inf", None), ("lots", None), ("", None),
+                                         (None, None), ("99999999", None)])
+def test_rate_header_is_read_strictly(value, rate):
+    from syncops.connectors.amazon_rates import header_rate
+
+    assert header_rate(value) == rate
+
+
+def test_a_write_whose_answer_is_cut_short_may_have_applied(app, server, clock):
+    app.faults.plan.truncated_body = 1.0
+    try:
+        with pytest.raises(DeliveryError) as exc:
+            run(lambda conn: conn.push("inventory", deliveries([stock("MUG-WHITE", 8)])), server, clock)
+    finally:
+        app.faults.plan.truncated_body = 0.0
+    # The token exchange's answer was cut short too, so nothing was sent: not applied.
+    assert exc.value.category == Category.MALFORMED and not exc.value.maybe_applied
+    app.faults.plan.truncated_body = 0.0
+
+    async def go(conn):
+        await conn.check_auth()  # token cached, now only the patch answer is cut
+        app.faults.plan.truncated_body = 1.0
+        return await conn.push("inventory", deliveries([stock("MUG-WHITE", 8)]))
+
+    with pytest.raises(DeliveryError) as exc:
+        run(go, server, clock)
+    app.faults.plan.truncated_body = 0.0
+    assert exc.value.category == Category.MALFORMED and exc.value.maybe_applied
+    assert app.quantity("MUG-WHITE") == 8  # it was applied: the engine treats the outcome as unknown
