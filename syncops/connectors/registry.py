@@ -15,6 +15,8 @@ def connector_class(kind: str) -> Any:
         from syncops.connectors.odoo import OdooConnector as cls
     elif kind == "bigcommerce":
         from syncops.connectors.bigcommerce import BigCommerceConnector as cls
+    elif kind == "amazon":
+        from syncops.connectors.amazon import AmazonConnector as cls
     else:
         raise ValueError(f"no connector for endpoint kind {kind!r}")
     return cls

@@ -218,7 +218,7 @@ class Activity:
         if kind in ("sale", "restock", "return"):
             return bool(w.apps_of(tenant, "square"))
         if kind == "web_order":
-            return bool(w.apps_of(tenant, "shopify") or w.apps_of(tenant, "bigcommerce"))
+            return bool(w.apps_of(tenant, "shopify") or w.apps_of(tenant, "bigcommerce") or w.apps_of(tenant, "amazon"))
         if kind in ("order_edit", "web_refund"):
             return bool(self._web_orders.get(tenant))
         if kind == "price_change":
@@ -269,7 +269,8 @@ class Activity:
         return True
 
     def _web_order(self, tenant: str) -> bool:
-        apps = self.world.apps_of(tenant, "shopify") + self.world.apps_of(tenant, "bigcommerce")
+        apps = (self.world.apps_of(tenant, "shopify") + self.world.apps_of(tenant, "bigcommerce")
+                + self.world.apps_of(tenant, "amazon"))
         app = self.rng.choice(apps)
         skus = self.world.catalog(tenant, app)
         picked = self.rng.sample(skus, min(len(skus), self.rng.randint(1, 2)))

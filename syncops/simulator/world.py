@@ -135,7 +135,7 @@ class World:
         # Web orders may sell anything the tenant sells anywhere.
         everything = {s: None for spec in specs.values() for s in spec.skus}
         for spec in specs.values():
-            if spec.kind in ("shopify", "bigcommerce") and not spec.skus:
+            if spec.kind in ("shopify", "bigcommerce", "amazon") and not spec.skus:
                 spec.skus.update(everything)
         return specs
 
@@ -174,6 +174,13 @@ class World:
             locations = list(dict.fromkeys([*spec.locations, WEB_LOCATION]))
             app = BigCommerceApp(faults, self.clock, skus={s: str(p) for s, p in prices.items()},
                                  locations=locations, store_hash=str(spec.options.get("store_hash", "sim123")))
+        elif spec.kind == "amazon":
+            from syncops.simulator.amazon import MARKETPLACE, SELLER, AmazonApp
+
+            app = AmazonApp(faults, self.clock, skus={s: str(p) for s, p in prices.items()},
+                            seller_id=str(spec.options.get("seller_id", SELLER)),
+                            marketplace=str(spec.options.get("marketplace_id", MARKETPLACE)),
+                            fba={s: 20 for s in skus})
         else:
             raise ValueError(f"the simulator has no {spec.kind!r} vendor")
         self._catalogs[id(app)] = skus
