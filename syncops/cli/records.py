@@ -194,9 +194,16 @@ def _act(args: argparse.Namespace, action: str) -> int:
         if args.json:
             emit_json({"action": action, "touched": 0})
         return 0
-    if not confirm(f"{action} {pv.count} record(s)?", assume_yes=args.yes):
+    question = f"{action} {pv.count} record(s)?"
+    if action == "retry" and getattr(args, "canary", None):
+        question = f"retry {min(args.canary, pv.count)} canary record(s) of {pv.count} first?"
+    if not confirm(question, assume_yes=args.yes):
         print("nothing changed", file=sys.stderr)
         return 1
+    if action == "retry" and getattr(args, "canary", None):
+        from syncops.cli.canary import run_canary
+
+        return run_canary(ctx, args, f, pv.count, actor)
     res = bulk.apply(ctx.store, action, f, actor=actor, confirmed_count=pv.count, reason=args.reason)
     if args.json:
         emit_json({"action": action, "touched": res.touched})
