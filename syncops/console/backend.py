@@ -169,6 +169,21 @@ class Backend:
     def bulk_apply(self, action: str, f: RecordFilter, *, confirmed: int, reason: str | None) -> bulk.BulkResult:
         return bulk.apply(self.store, action, f, actor=self.actor, confirmed_count=confirmed, reason=reason)
 
+    def canary_start(self, f: RecordFilter, *, confirmed: int, size: int, reason: str | None) -> Any:
+        from syncops.services import canary
+
+        return canary.start(self.store, f, actor=self.actor, confirmed_count=confirmed, size=size, reason=reason)
+
+    def canary_status(self, run: Any) -> Any:
+        from syncops.services import canary
+
+        return canary.status(self.store, run)
+
+    def canary_finish(self, run: Any, *, release: bool) -> Any:
+        from syncops.services import canary
+
+        return (canary.release if release else canary.stop)(self.store, run, actor=self.actor)
+
     def set_mapping(self, tenant: str, map_name: str, source: str, target: str, *, release: bool,
                     reason: str | None = None) -> int:
         return mappings.set_entry(self.store, tenant, map_name, source, target, actor=self.actor,
