@@ -257,7 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("which", choices=["store", "e2e", "console"])
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options for that benchmark (see syncops bench X --help)")
 
-    from syncops.cli.soak import add_parser as add_soak  # argparse only: --help stays instant
+    from syncops.cli.digest import add_parser as add_digest  # argparse only: --help stays instant
+    from syncops.cli.soak import add_parser as add_soak
+
+    add_digest(sub, _cmd)
 
     add_soak(sub, _cmd)
     return parser
