@@ -150,6 +150,24 @@ class Backend:
     def audit(self, *, limit: int = 200, before_id: int | None = None, **filters: Any) -> list[Any]:
         return queries.audit_events(self.store, limit=limit, before_id=before_id, **filters)
 
+    def triage(self, skipped: set[tuple[str, str]]) -> Any:
+        """The groups in triage order and, for the first not skipped, its sample record and likely fix."""
+        from syncops.services import triage
+
+        groups = triage.rank_groups(self.store)
+        todo = [g for g in groups if g.key not in skipped]
+        if not todo:
+            return groups, None, None, None
+        g = todo[0]
+        record = queries.get_record(self.store, g.sample_id)
+        mapped = mappings.effective_maps(self.store, g.tenant, self.config_maps(g.tenant))
+        return groups, g, record, triage.likely_fix(self.store, g, record, mapped)
+
+    def digest(self, since_seconds: float) -> Any:
+        from syncops.services import digest
+
+        return digest.build(self.store, self.config, since_seconds=since_seconds)
+
     # --- audited actions ---------------------------------------------------------------------
 
     def act(self, action: str, record_id: int, *, version: int | None, reason: str | None = None) -> Any:
