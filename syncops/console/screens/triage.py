@@ -72,9 +72,10 @@ class TriageScreen(ConsoleScreen):
         now = self.app.clock()
         lines = [f"group {index} of {len(groups)} · {g.tenant} (open weight {g.tenant_weight})"
                  + (" PRODUCTION" if self.app.backend.is_production(g.tenant) else ""),
-                 f"[{g.category or 'unknown'}] {g.count:,} record(s): {clip(g.signature, 120)}", "",
+                 # The oldest record's own message reads better than the signature (<n>, <v> placeholders).
+                 f"[{g.category or 'unknown'}] {g.count:,} record(s) failing like the oldest one:", "",
                  f"record #{record.id} {record.flow} {clip(record.entity_key, 24)} · {record.state} · "
-                 f"{record.attempts} tries · {ago(record.created_at, now)} old",
+                 f"tries {record.attempts} · {ago(record.created_at, now)} old",
                  f"  {clip(record.error_message, 150)}", "",
                  f"likely fix: {fix.summary}"]
         lines += [f"  {d}" for d in fix.details]
