@@ -168,7 +168,7 @@ def _act(args: argparse.Namespace, action: str) -> int:
     actor = Actor.current()
     has_filters = any([args.tenant, args.flow, args.state, args.category, args.key, args.error,
                        args.older_than, args.error_map, args.error_value])
-    if args.ids and not has_filters:
+    if args.ids and not has_filters and not getattr(args, "canary", None):  # --canary: ids are a bulk group too
         from syncops.services.actions import check_transition, spec
         from syncops.store.queries import get_record
 

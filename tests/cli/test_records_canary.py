@@ -61,3 +61,12 @@ def test_timeout_without_an_engine_retries_only_the_canaries(cli, seed, monkeypa
     assert r.code == 1
     assert "timed out after 0s" in r.out and "other 2 record(s) were not retried" in r.out
     assert [seed.state(i) for i in ids] == ["pending", "pending", "failed", "failed"]
+
+
+def test_canary_over_listed_ids(cli, seed, monkeypatch) -> None:
+    ids = seed.failed(3)
+    play_engine(monkeypatch, seed)
+    r = cli("records", "retry", *map(str, ids), "--canary", "1", "--yes")
+    assert r.code == 0, r.err
+    assert "canary: retried 1 of 3" in r.err
+    assert [seed.state(i) for i in ids] == ["delivered", "pending", "pending"]
