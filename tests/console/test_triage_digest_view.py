@@ -79,5 +79,11 @@ def test_digest_screen_shows_the_handover(store, make_app) -> None:
             text = screen_text(app)
             assert "Shift handover" in text and "WHAT BROKE" in text and "auth" in text
             assert "jane" not in text.lower()
+            copied: list[str] = []
+            app.copy_to_clipboard = copied.append
+            await pilot.press("y")
+            await settle(pilot)
+            assert copied[0].startswith("# Shift handover") and "## Paused flows" in copied[0]
+            assert "| bella-boutique | products-pos-to-web | catalog freeze until Monday | dana@10.0.0.7 |" in copied[0]
 
     run(scenario())
