@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         _filters(p)
         p.add_argument("--reason", required=False, help="why (required)" if needs_reason else "why (optional)")
         p.add_argument("--yes", action="store_true", help="do not ask before a bulk action")
+        if name == "retry":
+            p.add_argument("--canary", type=int, metavar="N", help="bulk: retry the N oldest first, wait for "
+                           "their outcome, then retry the rest only if all N were delivered")
+            p.add_argument("--canary-timeout", metavar="DURATION", default="5m",
+                           help="how long to wait for the canaries (default 5m)")
         _json(p)
     p = _cmd(rs, "edit", "edit a record's payload in $EDITOR, validate it, and retry", "records:edit")
     p.add_argument("id", type=int)
@@ -299,7 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log", metavar="FILE", action="append", default=[],
                    help="engine log file(s) to include (default: syncops-engine.log in the log directory)")
 
-    from syncops.cli.soak import add_parser as add_soak  # argparse only: --help stays instant
+    from syncops.cli.digest import add_parser as add_digest  # argparse only: --help stays instant
+    from syncops.cli.soak import add_parser as add_soak
+
+    add_digest(sub, _cmd)
 
     add_soak(sub, _cmd)
     return parser

@@ -168,7 +168,7 @@ def _act(args: argparse.Namespace, action: str) -> int:
     actor = Actor.current()
     has_filters = any([args.tenant, args.flow, args.state, args.category, args.key, args.error,
                        args.older_than, args.error_map, args.error_value])
-    if args.ids and not has_filters:
+    if args.ids and not has_filters and not getattr(args, "canary", None):  # --canary: ids are a bulk group too
         from syncops.services.actions import check_transition, spec
         from syncops.store.queries import get_record
 
@@ -197,9 +197,16 @@ def _act(args: argparse.Namespace, action: str) -> int:
             emit_json({"action": action, "touched": 0})
         return 0
     ctx.require_writable(*pv.tenants)
-    if not confirm(f"{action} {pv.count} record(s)?", assume_yes=args.yes):
+    question = f"{action} {pv.count} record(s)?"
+    if action == "retry" and getattr(args, "canary", None):
+        question = f"retry {min(args.canary, pv.count)} canary record(s) of {pv.count} first?"
+    if not confirm(question, assume_yes=args.yes):
         print("nothing changed", file=sys.stderr)
         return 1
+    if action == "retry" and getattr(args, "canary", None):
+        from syncops.cli.canary import run_canary
+
+        return run_canary(ctx, args, f, pv.count, actor)
     res = bulk.apply(ctx.store, action, f, actor=actor, confirmed_count=pv.count, reason=args.reason, ids=pv.ids)
     if args.json:
         emit_json({"action": action, "touched": res.touched, "arrived_later": res.arrived_later,

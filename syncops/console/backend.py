@@ -169,6 +169,24 @@ class Backend:
             breakglass.expire(self.store, self.clock())
         return breakglass.active(self.store, self.clock())
 
+    def triage(self, skipped: set[tuple[str, str]]) -> Any:
+        """The groups in triage order and, for the first not skipped, its sample record and likely fix."""
+        from syncops.services import triage
+
+        groups = triage.rank_groups(self.store)
+        todo = [g for g in groups if g.key not in skipped]
+        if not todo:
+            return groups, None, None, None
+        g = todo[0]
+        record = queries.get_record(self.store, g.sample_id)
+        mapped = mappings.effective_maps(self.store, g.tenant, self.config_maps(g.tenant))
+        return groups, g, record, triage.likely_fix(self.store, g, record, mapped)
+
+    def digest(self, since_seconds: float) -> Any:
+        from syncops.services import digest
+
+        return digest.build(self.store, self.config, since_seconds=since_seconds)
+
     # --- audited actions ---------------------------------------------------------------------
 
     def guard(self, *tenants: str | None) -> None:
@@ -202,6 +220,21 @@ class Backend:
         self.guard(f.tenant, *bulk.preview(self.store, action, f).tenants)
         return bulk.apply(self.store, action, f, actor=self.actor, confirmed_count=confirmed, reason=reason,
                           ids=ids)
+
+    def canary_start(self, f: RecordFilter, *, confirmed: int, size: int, reason: str | None) -> Any:
+        from syncops.services import canary
+
+        return canary.start(self.store, f, actor=self.actor, confirmed_count=confirmed, size=size, reason=reason)
+
+    def canary_status(self, run: Any) -> Any:
+        from syncops.services import canary
+
+        return canary.status(self.store, run)
+
+    def canary_finish(self, run: Any, *, release: bool) -> Any:
+        from syncops.services import canary
+
+        return (canary.release if release else canary.stop)(self.store, run, actor=self.actor)
 
     def set_mapping(self, tenant: str, map_name: str, source: str, target: str, *, release: bool,
                     reason: str | None = None) -> int:

@@ -86,24 +86,33 @@ def apply(store: Store, action: str, f: RecordFilter, *, actor: Actor, confirmed
         elif len(rows) > confirmed_count:
             raise ActionError(f"{len(rows)} records match now, more than the {confirmed_count} you confirmed; "
                               f"nothing was changed: preview again")
-        values = transition_values(ACTIONS[action], now, reason)
-        done: set[int] = set()
-        for i in range(0, len(rows), CHUNK):
-            chunk = rows[i:i + CHUNK]
-            # The state guard matters on PostgreSQL, where the engine may claim a record between
-            # the read above and this write (SQLite's BEGIN IMMEDIATE already excludes that).
-            done |= set(conn.execute(R.update().where(R.c.id.in_([r.id for r in chunk]),
-                                                      R.c.state.in_(s.from_states))
-                                     .values(version=R.c.version + 1, **values).returning(R.c.id)).scalars())
-        gone += sum(1 for r in rows if r.id not in done)  # claimed by an engine in between
-        rows = [r for r in rows if r.id in done]
-        after_state = {"state": s.to_state}
-        audit.write(conn, [audit.audit_row(actor, now, action, "record", str(r.id), tenant=r.tenant,
-                                           before=snapshot(r), after=after_state | {"version": r.version + 1},
-                                           reason=reason) for r in rows])
+        changed = act_on_rows(conn, action, rows, actor=actor, now=now, reason=reason)
+        gone += len(rows) - len(changed)  # claimed by an engine in between
+        rows = changed
         # The extra figures only when there are some: a plain bulk reads as before.
         summary = ({"count": len(rows)} | ({"arrived_later": later} if later else {})
                    | ({"changed_meanwhile": gone} if gone else {}))
         audit.write(conn, [audit.audit_row(actor, now, f"bulk_{action}", "bulk", f.describe(),
                                            after=summary, reason=reason, tenant=f.tenant)])
     return BulkResult(action, len(rows), confirmed_count, later, gone)
+
+
+def act_on_rows(conn, action: str, rows, *, actor: Actor, now: float, reason: str | None) -> list:
+    """Apply `action` to `rows` (from `_matching`) in the caller's transaction, each audited;
+    returns the rows actually changed. Shared with the canary retry (services.canary)."""
+    s = spec(action)
+    values = transition_values(s, now, reason)
+    done: set[int] = set()
+    for i in range(0, len(rows), CHUNK):
+        chunk = rows[i:i + CHUNK]
+        # The state guard matters on PostgreSQL, where the engine may claim a record between
+        # the read above and this write (SQLite's BEGIN IMMEDIATE already excludes that).
+        done |= set(conn.execute(R.update().where(R.c.id.in_([r.id for r in chunk]),
+                                                  R.c.state.in_(s.from_states))
+                                 .values(version=R.c.version + 1, **values).returning(R.c.id)).scalars())
+    rows = [r for r in rows if r.id in done]
+    after_state = {"state": s.to_state}
+    audit.write(conn, [audit.audit_row(actor, now, action, "record", str(r.id), tenant=r.tenant,
+                                       before=snapshot(r), after=after_state | {"version": r.version + 1},
+                                       reason=reason) for r in rows])
+    return rows

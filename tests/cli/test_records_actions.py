@@ -170,11 +170,11 @@ def test_bulk_filters_by_error_text_and_json_output(cli, seed, failures) -> None
     r = cli("records", "quarantine", "--error", "tax code", "--reason", "waiting for the accountant",
             "--yes", "--json")
     assert r.code == 0, r.err
-    assert r.json() == {"action": "quarantine", "touched": 3}
+    assert r.json() == {"action": "quarantine", "touched": 3, "arrived_later": 0, "changed_meanwhile": 0}
     assert all(seed.state(i) == "quarantined" for i in failures["tax"])
     assert seed.state(failures["pending"][0]) == "pending"
     r = cli("records", "release", "--state", "quarantined", "--yes", "--json")
-    assert r.json() == {"action": "release", "touched": 3}
+    assert r.json() == {"action": "release", "touched": 3, "arrived_later": 0, "changed_meanwhile": 0}
 
 
 def test_bulk_quarantine_needs_a_reason(cli, seed, failures) -> None:
@@ -205,7 +205,7 @@ def test_bulk_filters_by_age_tenant_and_flow(cli, seed) -> None:
     r = cli("records", "quarantine", "--tenant", "acme", "--flow", "orders", "--older-than", "1h",
             "--reason", "stale backfill", "--yes", "--json")
     assert r.code == 0, r.err
-    assert r.json() == {"action": "quarantine", "touched": 2}
+    assert r.json() == {"action": "quarantine", "touched": 2, "arrived_later": 0, "changed_meanwhile": 0}
     assert [seed.state(i) for i in old + young] == ["quarantined", "quarantined", "pending"]
     bulk = cli("audit", "list", "--json", "--action", "bulk_quarantine").json()
     assert len(bulk) == 1 and "older_than=3600s" in bulk[0]["target_id"]

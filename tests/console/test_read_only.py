@@ -41,7 +41,7 @@ def test_read_only_blocks_every_action(store, make_app):
                 shown = {b.binding.action.split("(")[0] for b in screen.active_bindings.values()
                          if b.binding.show and b.enabled}
                 assert not shown & screen.MUTATING, (mode, shown & screen.MUTATING)
-                for k in ("r", "q", "u", "x", "R", "Q", "U", "X", "m", "a", "n", "p"):
+                for k in ("r", "q", "u", "x", "R", "Q", "U", "X", "C", "m", "a", "n", "p"):
                     await pilot.press(k)
                     await settle(pilot)
                     assert app.screen is screen, (mode, k)  # no dialog opened
@@ -64,7 +64,7 @@ def test_read_only_blocks_every_action(store, make_app):
                 await settle(pilot)
                 assert app.screen is screen
             assert any("read-only" in n.message for n in app._notifications)
-            assert checked == 15
+            assert checked == 16  # exceptions: bulk, bulk_all, canary_all, add_mapping
 
     run(scenario())
     assert snapshot(store) == before

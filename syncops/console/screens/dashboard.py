@@ -61,6 +61,8 @@ class DashboardScreen(ConsoleScreen):
         Binding("enter", "open", "Exceptions"),
         Binding("p", "pause", "Pause refresh"),
         Binding("f", "flows", "Flows"),
+        Binding("T", "triage", "Triage", show=False),
+        Binding("D", "digest", "Digest", show=False),
         Binding("ctrl+r", "reload", "Reload"),
         Binding("escape", "all_tenants", "All tenants", show=False),
     ]
@@ -68,7 +70,9 @@ class DashboardScreen(ConsoleScreen):
             "failed, Quar quarantined, Wait retry wait, Pend pending, Fly in flight); p95/SLA is end-to-end "
             "latency over the last 30 minutes against the flow's SLA, then ok / warn / BREACH; Oldest is the "
             "oldest undelivered record. At 80 columns the less important columns give way (the line at the "
-            "bottom names them). The screen refreshes every second; p pauses the refresh (REFRESH PAUSED).")
+            "bottom names them). The screen refreshes every second; p pauses the refresh (REFRESH PAUSED). "
+            "T opens triage (the worst tenant's biggest error group and its likely fix); D the shift handover "
+            "digest.")
 
     def __init__(self) -> None:
         super().__init__()
@@ -265,6 +269,16 @@ class DashboardScreen(ConsoleScreen):
 
     def action_flows(self) -> None:
         self.app.go("flows")
+
+    def action_triage(self) -> None:
+        from syncops.console.screens.triage import TriageScreen
+
+        self.app.push_screen(TriageScreen())
+
+    def action_digest(self) -> None:
+        from syncops.console.screens.digest import DigestScreen
+
+        self.app.push_screen(DigestScreen())
 
     def action_pause(self) -> None:
         self.app.toggle_live()

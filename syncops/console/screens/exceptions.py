@@ -72,6 +72,7 @@ class ExceptionsScreen(ConsoleScreen):
         Binding("u", "bulk('release')", "Release", show=False),
         Binding("x", "bulk('resolve')", "Resolve", show=False),
         Binding("R", "bulk_all('retry')", "Retry all N", show=False),
+        Binding("C", "canary_all", "Canary retry all N", show=False),
         Binding("Q", "bulk_all('quarantine')", "Quarantine all N", show=False),
         Binding("U", "bulk_all('release')", "Release all N", show=False),
         Binding("X", "bulk_all('resolve')", "Resolve all N", show=False),
@@ -80,9 +81,10 @@ class ExceptionsScreen(ConsoleScreen):
         Binding("ctrl+r", "reload", "Reload", show=False),
         Binding("escape", "escape", "Back", show=False),
     ]
-    MUTATING = frozenset({"bulk", "bulk_all", "add_mapping"})
+    MUTATING = frozenset({"bulk", "bulk_all", "canary_all", "add_mapping"})
     HELP = ("r q u x act on the marked rows (space marks), or on the row under the cursor when nothing is "
-            "marked; R Q U X act on all records matching the filter. The count is always shown first, and "
+            "marked; R Q U X act on all records matching the filter; C retries the 5 oldest of them first "
+            "(a canary), shows their outcome live, then releases the rest or stops. The count is always shown first, and "
             "larger actions and every action on a production tenant need the count or tenant name typed.\n"
             "Category labels are short at 80 columns (invalid = validation, unavail = unavailable, ratelim = "
             "rate limit); the line under the table shows the record's flow, category and last error in full.\n"
@@ -547,6 +549,13 @@ class ExceptionsScreen(ConsoleScreen):
             return
         scope = "all matching " + (f"`{self.query_text}`" if self.query_text else "exceptions")
         self._confirm(action, self.filter, scope)
+
+    def action_canary_all(self) -> None:
+        if self.writable():
+            from syncops.console.screens.canary import open_canary
+
+            open_canary(self, self.filter, "all matching " + (f"`{self.query_text}`" if self.query_text
+                                                              else "exceptions"), on_done=self.reload)
 
     def _confirm(self, action: str, f: RecordFilter, scope: str) -> None:
         def decided(decision: BulkDecision | None) -> None:

@@ -30,6 +30,7 @@ class BulkDecision:
     confirmed: int
     reason: str | None
     ids: tuple[int, ...] | None = None  # the set that was counted and confirmed
+    canary: int = 0  # retry this many first and watch them (screens.canary) before the rest
 
 
 def required_phrase(preview: BulkPreview, production: list[str], threshold: int) -> str | None:
@@ -44,8 +45,10 @@ def required_phrase(preview: BulkPreview, production: list[str], threshold: int)
 class BulkModal(ModalScreen[BulkDecision | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, action: str, f: RecordFilter, scope: str, *, threshold: int = THRESHOLD) -> None:
+    def __init__(self, action: str, f: RecordFilter, scope: str, *, threshold: int = THRESHOLD,
+                 canary: int = 0) -> None:
         super().__init__()
+        self.canary = canary
         self.action = action
         self.filter = f
         self.scope = scope
@@ -56,7 +59,7 @@ class BulkModal(ModalScreen[BulkDecision | None]):
 
     def compose(self) -> ComposeResult:
         box = Vertical(id="dialog")
-        box.border_title = f"bulk {self.action}"
+        box.border_title = f"canary {self.action}" if self.canary else f"bulk {self.action}"
         with box:
             yield Static(f"{self.action} {self.scope}: counting…", id="summary", markup=False)
             yield Input(placeholder="reason (required, kept in the audit trail)" if self.spec.reason_required
@@ -83,8 +86,11 @@ class BulkModal(ModalScreen[BulkDecision | None]):
             summary.update(f"{self.action} {self.scope}: no record can be {self.spec.verb} "
                            f"(only {', '.join(self.spec.from_states)} records can be). Nothing to do.")
             return
-        summary.update(f"{self.action} {preview.count:,} record(s) ({self.scope})\nstates: {states}\n"
-                       f"tenants: {tenants}")
+        # #summary shows three lines: with a canary its plan replaces the scope line.
+        first = (f"{self.action} {preview.count:,} record(s) ({self.scope})" if not self.canary else
+                 f"canary: retry the {min(self.canary, preview.count)} oldest of {preview.count:,} first, watch "
+                 f"them, then release the other {max(preview.count - self.canary, 0):,} or stop")
+        summary.update(f"{first}\nstates: {states}\ntenants: {tenants}")
         box = self.query_one("#dialog")
         if production:
             box.add_class("production")
@@ -118,7 +124,8 @@ class BulkModal(ModalScreen[BulkDecision | None]):
         if self.phrase is not None and typed.value.strip() != self.phrase:
             problem.update(f"type {self.phrase} exactly to confirm")
             return
-        self.dismiss(BulkDecision(self.action, self.filter, self.preview.count, reason, self.preview.ids))
+        self.dismiss(BulkDecision(self.action, self.filter, self.preview.count, reason, self.preview.ids,
+                                  self.canary))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
