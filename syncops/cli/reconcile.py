@@ -21,23 +21,9 @@ NO_DRIFT, DRIFT, INCOMPLETE, UNUSABLE = 0, 1, 2, 3
 
 
 def inventory(args: argparse.Namespace) -> int:
-    from syncops.cli.context import open_context
-    from syncops.cli.errors import CliError
-    from syncops.config.errors import ConfigError
-    from syncops.store.db import StoreError
-
-    ctx = None
-    try:
-        # The config names the endpoints and their credentials; the store holds what was synced.
-        ctx = open_context(args, config_required=True)
-        tenants = _tenants(ctx.config, args.tenant)
-        results = asyncio.run(_run(ctx, tenants))
-    except (ConfigError, StoreError, CliError) as exc:
-        print(f"syncops: {' '.join(str(exc).split())}", file=sys.stderr)
+    results = _against_store(args, lambda ctx: asyncio.run(_run(ctx, _tenants(ctx.config, args.tenant))))
+    if results is None:
         return UNUSABLE
-    finally:
-        if ctx is not None:
-            ctx.store.close()
     code = NO_DRIFT
     if any(r.drifted for r in results):
         code = DRIFT
@@ -48,6 +34,26 @@ def inventory(args: argparse.Namespace) -> int:
         return code
     _print(results)
     return code
+
+
+def _against_store(args: argparse.Namespace, run: Any) -> Any:
+    """Open config and store, run, close; None (after saying why) when they are unusable."""
+    from syncops.cli.context import open_context
+    from syncops.cli.errors import CliError
+    from syncops.config.errors import ConfigError
+    from syncops.store.db import StoreError
+
+    ctx = None
+    try:
+        # The config names the endpoints and their credentials; the store holds what was synced.
+        ctx = open_context(args, config_required=True)
+        return run(ctx)
+    except (ConfigError, StoreError, CliError) as exc:
+        print(f"syncops: {' '.join(str(exc).split())}", file=sys.stderr)
+        return None
+    finally:
+        if ctx is not None:
+            ctx.store.close()
 
 
 def _tenants(config: Any, only: str | None) -> list[Any]:
@@ -89,28 +95,21 @@ def _print(results: list[Any]) -> None:
 
 
 def _documents(args: argparse.Namespace, what: str) -> int:
-    from syncops.cli.context import open_context
     from syncops.cli.errors import CliError
-    from syncops.config.errors import ConfigError
     from syncops.services.reconcile_documents import ENTITIES, as_dict, document_flows, reconcile_documents
-    from syncops.store.db import StoreError
 
-    ctx = None
-    try:
-        ctx = open_context(args, config_required=True)
+    def check(ctx: Any) -> list[tuple[str, Any]]:
         config = ctx.config
         if args.tenant is not None and args.tenant not in config.tenants:
             raise CliError(f"tenant {args.tenant!r} is not in the config; tenants: {', '.join(config.tenants)}")
         tenants = [t for t in config.tenants.values()
                    if (args.tenant in (None, t.name)) and document_flows(t, ENTITIES[what])]
-        results = asyncio.run(_with_connectors(ctx, tenants, lambda store, t, conn, maps: reconcile_documents(
+        return asyncio.run(_with_connectors(ctx, tenants, lambda store, t, conn, maps: reconcile_documents(
             store, t, conn, maps, what)))
-    except (ConfigError, StoreError, CliError) as exc:
-        print(f"syncops: {' '.join(str(exc).split())}", file=sys.stderr)
+
+    results = _against_store(args, check)
+    if results is None:
         return UNUSABLE
-    finally:
-        if ctx is not None:
-            ctx.store.close()
     flows = [(t, f) for t, fl in results for f in fl]
     code = DRIFT if any(f.differences for _, f in flows) else NO_DRIFT
     if any(f.error for _, f in flows):

@@ -47,6 +47,19 @@ def to_odoo_datetime(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _typed_rows(model: str, method: str, rows: Any, fields: list[str]) -> list[dict[str, Any]]:
+    """Rows as Odoo types them, or `malformed` naming the first field that is not."""
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "id" in r for r in rows):
+        raise signals.malformed("Odoo", f"{model}/{method} returned rows that are not objects with an id",
+                                status=200, excerpt=_excerpt(json.dumps(rows, default=str)))
+    for row in rows:
+        wrong = odoo_types.problem(row, fields)
+        if wrong:
+            raise signals.malformed("Odoo", f"{model}/{method}: {wrong}", status=200,
+                                    excerpt=_excerpt(json.dumps(row, default=str)))
+    return rows
+
+
 # JSON-2 methods that only read: their lost answers cannot have changed anything.
 _READ_METHODS = frozenset({"search_read", "read", "search", "search_count", "context_get", "fields_get",
                            "name_search", "read_group"})
@@ -184,15 +197,7 @@ class OdooConnector:
 
     async def _search_read(self, model: str, domain: list[Any], fields: list[str], **kw: Any) -> list[dict]:
         rows = await self._call(model, "search_read", domain=domain, fields=fields, **kw)
-        if not isinstance(rows, list) or not all(isinstance(r, dict) and "id" in r for r in rows):
-            raise signals.malformed("Odoo", f"{model}/search_read returned rows that are not objects with an id",
-                                    status=200, excerpt=_excerpt(json.dumps(rows, default=str)))
-        for row in rows:
-            wrong = odoo_types.problem(row, fields)
-            if wrong:
-                raise signals.malformed("Odoo", f"{model}/search_read: {wrong}", status=200,
-                                        excerpt=_excerpt(json.dumps(row, default=str)))
-        return rows
+        return _typed_rows(model, "search_read", rows, fields)
 
     async def _create(self, model: str, vals_list: list[dict[str, Any]]) -> list[int]:
         ids = await self._call(model, "create", vals_list=vals_list)
@@ -203,16 +208,7 @@ class OdooConnector:
         return ids
 
     async def _read(self, model: str, ids: list[int], fields: list[str]) -> list[dict[str, Any]]:
-        rows = await self._call(model, "read", ids=ids, fields=fields)
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise signals.malformed("Odoo", f"{model}/read did not answer a list of records", status=200,
-                                    excerpt=_excerpt(json.dumps(rows, default=str)))
-        for row in rows:
-            wrong = odoo_types.problem(row, fields)
-            if wrong:
-                raise signals.malformed("Odoo", f"{model}/read: {wrong}", status=200,
-                                        excerpt=_excerpt(json.dumps(row, default=str)))
-        return rows
+        return _typed_rows(model, "read", await self._call(model, "read", ids=ids, fields=fields), fields)
 
     async def _create_isolating(self, model: str, batch: list[tuple[int, dict[str, Any]]]
                                 ) -> dict[int, int | DeliveryError]:

@@ -9,7 +9,6 @@ live from the injected clock.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from typing import Any, Callable, ClassVar, Iterable, TypeVar
 

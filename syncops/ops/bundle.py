@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from syncops.config.alerts import mask_url
 from syncops.models.pii import mask_pii
 from syncops.store.db import Store
 

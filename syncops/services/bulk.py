@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from syncops.services import audit
-from syncops.services.actions import ACTIONS, snapshot, spec, transition_values
+from syncops.services.actions import snapshot, spec, transition_values
 from syncops.services.actor import Actor
 from syncops.services.errors import ActionError, ReasonRequired
 from syncops.store.db import Store

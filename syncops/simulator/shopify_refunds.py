@@ -31,7 +31,6 @@ def refund_order(app: Any, gid: str, lines: list[tuple[str, int]], *, restock: b
         order = app.orders[gid]
         refunds = app.refunds.setdefault(gid, [])
         number = 1 + sum(len(r) for r in app.refunds.values())
-        cur = order.currency
         items, total = [], Decimal("0.00")
         for sku, qty in lines:
             index = next((i for i, line in enumerate(order.lines) if line["sku"] == sku), None)

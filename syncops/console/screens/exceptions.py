@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from syncops.console import query_language as ql
-from syncops.console.columns import Col, dropped, fit
+from syncops.console.columns import Col, fit
 from syncops.console.formatting import ago, clip
 from syncops.console.live_table import anchor, restore, same_rows, tick_ages
 from syncops.console.screens.base import ConsoleScreen
