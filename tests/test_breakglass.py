@@ -92,7 +92,7 @@ def test_elevation_lasts_its_minutes_and_its_expiry_is_audited_once(store, clock
 
 def test_cli_write_refuses_until_elevated(tmp_path, store, capsys):
     cfg = write_config(tmp_path)
-    url = str(store.engine.url)
+    url = store.url  # str(engine.url) would hide the password
     args = ["--config", str(cfg), "--store", url]
     assert main(["flows", "pause", "acme", "inv", "--reason", "x", *args]) == 1
     assert "break-glass" in capsys.readouterr().err
