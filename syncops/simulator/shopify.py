@@ -421,7 +421,12 @@ class ShopifyApp:
             return response
         data = body["data"]
         value = data.get(operation)
-        pruned = {response_key: doc.prune(value, parent, nodes)}
+        pruned: dict[str, Any] = {}
+        for key, root_nodes in doc.root_fields().items():
+            if key == response_key:
+                pruned[key] = doc.prune(value, parent, nodes)
+            elif root_nodes[0].name.value == "__typename":
+                pruned[key] = parent.name
         errors = body.get("errors")
         if isinstance(errors, list):
             errors = [{**e, "path": [response_key, *e["path"][1:]]} if isinstance(e, dict) and e.get("path")
