@@ -208,7 +208,8 @@ def test_unknown_sku_and_location_are_validation_errors_naming_them(app, server)
 
 
 def test_negative_quantity_is_rejected_by_the_simulator_with_a_field_path(app, server):
-    query = ('mutation { inventorySetQuantities(input: $input) @idempotent(key: "neg-1") '
+    query = ('mutation N($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) '
+             '@idempotent(key: "neg-1") '
              "{ userErrors { code field message } } }")
     quantities = [{"inventoryItemId": app.item_gid("MUG-WHITE"), "locationId": app.locations["web"],
                    "quantity": 2, "changeFromQuantity": None},
@@ -366,7 +367,7 @@ def test_price_push_updates_variants_and_names_bad_items(app, server):
 
 def test_simulator_reports_unknown_variants_as_user_errors(app, server):
     query = ("mutation P($productId: ID!, $variants: [ProductVariantsBulkInput!]!) { productVariantsBulkUpdate("
-             "productId: $productId, variants: $variants) { userErrors { code field } } }")
+             "productId: $productId, variants: $variants) { userErrors { code field message } } }")
     product = app.items["MUG-WHITE"].product_gid
     body = _raw(server, query, {"productId": product, "variants": [
         {"id": app.items["MUG-WHITE"].variant_gid, "price": "3.00"},

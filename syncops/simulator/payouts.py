@@ -178,8 +178,6 @@ class SquarePayoutBook:
 
 # --------------------------------------------------------------------------------------- Shopify
 
-_PAYOUTS_ROOT = re.compile(r"\bpayouts\s*\(")
-_TRANSACTIONS_ROOT = re.compile(r"\bbalanceTransactions\s*\(")
 _ISSUED_AT = re.compile(r"""issued_at:\s*(>=|<=|>|<)?\s*['"]?([0-9][0-9T:.+\-Z]*)['"]?""")
 _TRANSFER_ID = re.compile(r"payments_transfer_id:\s*['\"]?(\d+)")
 SHOPIFY_PAGE_MAX = 250
@@ -244,15 +242,11 @@ class ShopifyPayoutBook:
 
     # -- GraphQL (called with the app's lock held)
 
-    @staticmethod
-    def handles(query: str) -> bool:
-        return "shopifyPaymentsAccount" in query
-
-    def connection(self, query: str, variables: dict[str, Any], first: int, decode: Callable[[str], tuple],
+    def connection(self, field: str, variables: dict[str, Any], first: int, decode: Callable[[str], tuple],
                    encode: Callable[[tuple], str]) -> tuple[str, list[tuple[str, dict[str, Any]]], dict[str, Any]]:
-        """(field name, [(cursor, node)], pageInfo) for the one connection the document asks for."""
+        """(field name, [(cursor, node)], pageInfo) for `field`, the connection the document selects."""
         search = str(variables.get("query") or "")
-        if _TRANSACTIONS_ROOT.search(query):
+        if field == "balanceTransactions":
             name = "balanceTransactions"
             match = _TRANSFER_ID.search(search)
             if match:
@@ -260,7 +254,7 @@ class ShopifyPayoutBook:
             else:
                 txns = [t for rows in self.transactions.values() for t in rows]
             rows = [((int(t["id"].rsplit("/", 1)[1]),), t) for t in txns]
-        elif _PAYOUTS_ROOT.search(query):
+        elif field == "payouts":
             name = "payouts"
             payouts = sorted(self.payouts.values(), key=lambda p: (p["issuedAt"], int(p["legacyResourceId"])))
             for op, value in _ISSUED_AT.findall(search):

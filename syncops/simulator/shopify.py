@@ -2,14 +2,13 @@
 
 Serves ``POST /admin/api/<YYYY-MM|unstable>/graphql.json``.
 
-Limits, on purpose: there is no GraphQL parser. The operation is recognised by its root
-field, found with a regular expression on the query text (``inventorySetQuantities``,
-``productVariantsBulkUpdate``, ``orders(``, ``inventoryItems(``, ``productVariants(``,
-``locations(``, ``shop``); only the first recognised root field is served. Arguments are
-read from ``variables`` (plus the inline ``@idempotent(key: "...")`` directive, which may
-also be ``key: $var``). Responses always carry the full node shape documented in
-``_order_node`` and friends, whatever the selection set asked for, so a connector that
-selects fewer fields simply gets more.
+Every document is parsed and validated with graphql-core against ``shopify_schema.graphql``
+(shopify_graphql.py): an invalid one gets Shopify's HTTP 200 ``errors`` (message, locations,
+extensions.code) and no ``data``. Arguments are read from the document (literals and variables)
+and the ``@idempotent(key:)`` directive; the resolvers below build full nodes and the answer is
+then pruned to the selected fields under their response keys (aliases). Limits, on purpose: one
+root field per document (and one connection under ``shopifyPaymentsAccount``); variable values
+are passed to the resolvers as sent, which check what they use.
 
 Behaviours reproduced (see vendor-apis.md §1 and §6): cost leaky bucket with
 ``extensions.cost`` on every response and the THROTTLED body with no ``data``; business
@@ -35,25 +34,11 @@ from typing import Any, Callable, Iterable, Mapping
 from syncops.simulator.faults import Faults
 from syncops.simulator.payouts import ShopifyPayoutBook
 from syncops.simulator.http import Request, Response, json_response
-from syncops.simulator import shopify_refunds
+from syncops.simulator import shopify_graphql, shopify_refunds
 
 _PATH = re.compile(r"^/admin/api/(?:\d{4}-\d{2}|unstable)/graphql\.json$")
-_IDEMPOTENT = re.compile(r'@idempotent\s*\(\s*key\s*:\s*(?:"((?:[^"\\]|\\.)*)"|\$(\w+))\s*\)')
 _SKU_TERM = re.compile(r"""sku:\s*(?:'([^']*)'|"([^"]*)"|([^\s()'"]+))""")
-_LEVEL_NAMES = re.compile(r"\binventoryLevels\s*\([^)]*\)[^()]*?\bquantities\s*\(\s*names\s*:\s*\[([^\]]*)\]")
 _UPDATED_AT = re.compile(r"""updated_at:\s*(>=|<=|>|<)?\s*['"]?([0-9][0-9T:.+\-Z]*)['"]?""")
-
-# (operation, regex, is_mutation); mutations first so a mutation's selection of e.g.
-# `productVariants {` is not mistaken for a query root.
-_OPERATIONS: list[tuple[str, re.Pattern[str], bool]] = [
-    ("inventorySetQuantities", re.compile(r"\binventorySetQuantities\s*\("), True),
-    ("productVariantsBulkUpdate", re.compile(r"\bproductVariantsBulkUpdate\s*\("), True),
-    ("orders", re.compile(r"\borders\s*\("), False),
-    ("inventoryItems", re.compile(r"\binventoryItems\s*\("), False),
-    ("productVariants", re.compile(r"\bproductVariants\s*\("), False),
-    ("locations", re.compile(r"\blocations\s*\("), False),
-    ("shop", re.compile(r"\bshop\s*\{"), False),
-]
 
 # Requested cost per returned node of each connection (plus 2 for the connection itself),
 # chosen so orders(first: 250) costs 752 like the documented throttled example.
@@ -393,39 +378,87 @@ class ShopifyApp:
         if not isinstance(variables, dict):
             return json_response({"errors": {"variables": "must be an object"}}, 400)
 
-        if ShopifyPayoutBook.handles(query):
+        try:
+            doc = shopify_graphql.load(query, variables, body.get("operationName"))
+            served = self._served_field(doc)
+        except shopify_graphql.DocumentError as exc:
+            return json_response({"errors": exc.errors})  # Shopify: HTTP 200, no data
+        operation, response_key, parent, nodes, args = served
+        response = self._dispatch(operation, doc, nodes, args)
+        return self._select(response, doc, operation, response_key, parent, nodes)
+
+    def _served_field(self, doc: "shopify_graphql.Document"):
+        """(operation, response key, parent type, field nodes, arguments) of the one root field served."""
+        roots = {k: v for k, v in doc.root_fields().items() if v[0].name.value != "__typename"}
+        if len(roots) != 1:
+            raise shopify_graphql.DocumentError([{
+                "message": "The simulator serves exactly one root field per document.",
+                "extensions": {"code": "undefinedField"}}])
+        [(response_key, nodes)] = roots.items()
+        parent = doc.root_type
+        operation = nodes[0].name.value
+        args = doc.arguments(parent, nodes[0])
+        if operation == "inventorySetQuantities":
+            directive = doc.directive(nodes[0], "idempotent")
+            args = {**args, "__idempotency_key__": (directive or {}).get("key")}
+        elif operation == "inventoryItems":
+            args = {**args, "__level_names__": doc.argument_anywhere(parent, nodes, "quantities", "names")}
+        elif operation == "shopifyPaymentsAccount":
+            account = parent.fields[operation].type
+            children = {k: v for k, v in doc.subfields(parent, nodes).items() if v[0].name.value != "__typename"}
+            if len(children) != 1:
+                raise shopify_graphql.DocumentError([{
+                    "message": "shopifyPaymentsAccount: the simulator serves one of payouts or "
+                               "balanceTransactions per document.", "extensions": {"code": "undefinedField"}}])
+            [child] = children.values()
+            args = {**doc.arguments(account, child[0]), "__connection__": child[0].name.value}
+        return operation, response_key, parent, nodes, args
+
+    def _select(self, response: Response, doc, operation: str, response_key: str, parent, nodes) -> Response:
+        """Keep only the selected fields of the answer, under the document's response key (alias)."""
+        body = response.body
+        if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+            return response
+        data = body["data"]
+        value = data.get(operation)
+        pruned: dict[str, Any] = {}
+        for key, root_nodes in doc.root_fields().items():
+            if key == response_key:
+                pruned[key] = doc.prune(value, parent, nodes)
+            elif root_nodes[0].name.value == "__typename":
+                pruned[key] = parent.name
+        errors = body.get("errors")
+        if isinstance(errors, list):
+            errors = [{**e, "path": [response_key, *e["path"][1:]]} if isinstance(e, dict) and e.get("path")
+                      else e for e in errors]
+        out = {"data": pruned, **({"errors": errors} if errors else {}),
+               **({"extensions": body["extensions"]} if "extensions" in body else {})}
+        response.body = out
+        return response
+
+    def _dispatch(self, operation: str, doc, nodes, args: dict[str, Any]) -> Response:
+        if operation == "shopifyPaymentsAccount":
             with self._lock:
-                return self._serve_payouts(query, variables)
-        operation = next((op for op, pattern, _ in _OPERATIONS if pattern.search(query)), None)
-        if operation is None:
-            return self._top_error(None, "Field is not supported by the simulator.", "undefinedField")
-        key = self._idempotency_key(query, variables)
+                return self._serve_payouts(args)
+        key = args.pop("__idempotency_key__", None)
+        key = key if isinstance(key, str) and key else None
         delay = self.faults.slow_delay()
         reserved = None
         if operation == "inventorySetQuantities" and key is not None:
-            reserved = self._reserve_key(key, variables)
+            reserved = self._reserve_key(key, args)
             if isinstance(reserved, Response):
                 return reserved
         try:
             if delay:
                 time.sleep(delay)  # outside the lock: other requests (and concurrent keys) proceed
             with self._lock:
-                return self._serve(operation, query, variables, key)
+                return self._serve(operation, args, key)
         finally:
             if reserved:
                 with self._lock:
                     entry = self._idempotency.get(key)  # type: ignore[arg-type]
                     if entry is not None and entry.result is None and not entry.failed:
                         del self._idempotency[key]  # type: ignore[arg-type]  # never completed: forget it
-
-    def _idempotency_key(self, query: str, variables: dict[str, Any]) -> str | None:
-        match = _IDEMPOTENT.search(query)
-        if not match:
-            return None
-        if match.group(2) is not None:
-            value = variables.get(match.group(2))
-            return value if isinstance(value, str) and value else None
-        return match.group(1) or None
 
     def _reserve_key(self, key: str, variables: dict[str, Any]) -> bool | Response:
         """Mark a key in flight; a second request with it meanwhile is a concurrent request."""
@@ -496,7 +529,7 @@ class ShopifyApp:
 
     # ------------------------------------------------------------------ operations
 
-    def _serve(self, operation: str, query: str, variables: dict[str, Any], key: str | None) -> Response:
+    def _serve(self, operation: str, variables: dict[str, Any], key: str | None) -> Response:
         self.requests.append(operation)
         first = variables.get("first", 50)
         if operation in _NODE_COST:
@@ -518,7 +551,7 @@ class ShopifyApp:
                 return self._answer({operation: self._bulk_update(variables)}, cost)
             if operation == "shop":
                 return self._answer({"shop": {"name": self.shop_name, "currencyCode": self.currency}}, cost, 1)
-            nodes, page_info = self._connection(operation, variables, first, query)
+            nodes, page_info = self._connection(operation, variables, first)
             edges = [{"cursor": cursor, "node": node} for cursor, node in nodes]
             data = {operation: {"edges": edges, "nodes": [n for _, n in nodes], "pageInfo": page_info}}
             return self._answer(data, cost, 2 + len(nodes) * _NODE_COST[operation])
@@ -526,7 +559,7 @@ class ShopifyApp:
             return self._answer({operation: None}, cost, 1, errors=[
                 {"message": exc.message, "locations": [], "path": [operation], "extensions": {"code": exc.code}}])
 
-    def _serve_payouts(self, query: str, variables: dict[str, Any]) -> Response:
+    def _serve_payouts(self, variables: dict[str, Any]) -> Response:
         self.requests.append("shopifyPaymentsAccount")
         first = variables.get("first", 50)
         if not isinstance(first, int) or isinstance(first, bool) or not 1 <= first <= MAX_PAGE:
@@ -536,7 +569,8 @@ class ShopifyApp:
         if isinstance(cost, Response):
             return cost
         try:
-            name, nodes, info = self.payouts.connection(query, variables, first, _decode_cursor, _encode_cursor)
+            name, nodes, info = self.payouts.connection(variables["__connection__"], variables, first,
+                                                        _decode_cursor, _encode_cursor)
         except (_GraphQLError, TypeError):
             return self._answer({"shopifyPaymentsAccount": None}, cost, 1, errors=[
                 {"message": "Invalid cursor for current pagination sort.", "locations": [],
@@ -721,13 +755,13 @@ class ShopifyApp:
 
     # -- connections
 
-    def _connection(self, operation: str, variables: dict[str, Any], first: int, document: str = ""):
+    def _connection(self, operation: str, variables: dict[str, Any], first: int):
         query = variables.get("query") or ""
         if operation == "orders":
             rows = self._order_rows(query)
         elif operation == "inventoryItems":
             # Levels only when the document selects them, as the real API answers selected fields.
-            levels = _LEVEL_NAMES.search(document)
+            levels = variables.get("__level_names__")
             rows = [((item.number,), self._inventory_item_node(item, levels)) for item in self._sku_filter(query)]
         elif operation == "productVariants":
             rows = [((item.number,), self._variant_node(item)) for item in self._sku_filter(query)]
@@ -766,11 +800,11 @@ class ShopifyApp:
             orders = [o for o in orders if test(o.updated_at, bound)]
         return [(o.sort_key(), self._order_node(o)) for o in orders]
 
-    def _inventory_item_node(self, item: _Item, levels: re.Match[str] | None = None) -> dict[str, Any]:
+    def _inventory_item_node(self, item: _Item, levels: list[Any] | None = None) -> dict[str, Any]:
         node: dict[str, Any] = {"id": item.item_gid, "sku": item.sku, "tracked": True,
                                 "variant": {"id": item.variant_gid, "product": {"id": item.product_gid}}}
         if levels is not None:
-            names = re.findall(r'"(\w+)"', levels.group(1))
+            names = [n for n in levels if isinstance(n, str)]
             node["inventoryLevels"] = {"nodes": [
                 {"location": {"id": gid, "name": loc},
                  "quantities": [{"name": n, "quantity": self.levels[(item.sku, loc)][n]}
