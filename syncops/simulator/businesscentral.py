@@ -278,7 +278,7 @@ class BusinessCentralApp:
             # BC's skiptoken names the last row's key; an offset stands in for it (same for a stable set).
             nq = {k: v for k, v in q.items() if k != "$skiptoken"} | {"aid": "FIN", "$skiptoken": str(start + size)}
             host = request.header("host") or "127.0.0.1"
-            body["@odata.nextLink"] = f"http://{host}{quote(request.path)}?{urlencode(nq, quote_via=quote)}"
+            body["@odata.nextLink"] = f"http://{host}{request.path}?{urlencode(nq, quote_via=quote)}"
         return json_response(body, **headers)
 
     # -- customers
