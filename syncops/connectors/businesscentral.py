@@ -45,6 +45,20 @@ EXCERPT = 500
 EPOCH = "1970-01-01T00:00:00Z"
 RESCAN_EVERY = 3600.0
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SIM_TENANT = "00000000-0000-4000-8000-00000000c0de"
+SIM_COMPANY = "1b2c3d4e-0000-4000-8000-000000000001"
+
+
+def _duration(raw: Any, default: float) -> float:
+    if raw is None or raw == "":
+        return default
+    from syncops.config.durations import DurationError, parse_duration
+
+    try:
+        value = parse_duration(raw)
+    except DurationError:
+        return default
+    return value if 0 < value <= 7 * 86400 else default
 
 
 def iso(epoch: float) -> str:
@@ -113,9 +127,11 @@ class BusinessCentralConnector:
         self.options = dict(options or {})
         self.clock = clock
         self.ceiling = signals.ceiling_of(self.options)
-        self.tenant = str(self.options.get("tenant_id") or "")
-        self.company = str(self.options.get("company_id") or "")
         base = base_url.rstrip("/")
+        loopback = (urlsplit(base).hostname or "") in _LOOPBACK
+        # The built-in simulator (only ever on loopback) has one tenant and company of its own.
+        self.tenant = str(self.options.get("tenant_id") or (SIM_TENANT if loopback else ""))
+        self.company = str(self.options.get("company_id") or (SIM_COMPANY if loopback else ""))
         if base.endswith("/api/v2.0"):
             self.api_root = base
         else:
@@ -124,12 +140,11 @@ class BusinessCentralConnector:
         self.host = urlsplit(self.api_root).netloc
         self.location = str(self.options.get("location") or "bc")
         self.local_currency = str(self.options.get("local_currency") or "USD")
-        self.rescan_every = float(self.options.get("rescan_every") or RESCAN_EVERY)
+        self.rescan_every = _duration(self.options.get("rescan_every"), RESCAN_EVERY)
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=20.0, limits=httpx.Limits(max_keepalive_connections=8))
         token_url = self.options.get("token_url")
         if not token_url:
-            loopback = (urlsplit(base).hostname or "") in _LOOPBACK
             token_url = (f"{urlsplit(base).scheme}://{urlsplit(base).netloc}/{self.tenant}/oauth2/v2.0/token"
                          if loopback else TOKEN_URL.format(tenant=quote(self.tenant, safe="")))
         self.tokens = ClientCredentials(self._client, str(token_url), self.options.get("client_id"), secret,

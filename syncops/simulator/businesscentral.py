@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode
 from syncops.simulator.faults import Faults
 from syncops.simulator.http import Request, Response, json_response
 
-TENANT = "00000000-0000-4000-8000-00000000c0de"
+TENANT = "00000000-0000-4000-8000-00000000c0de"  # the connector's SIM_TENANT / SIM_COMPANY
 COMPANY = "1b2c3d4e-0000-4000-8000-000000000001"
 ENVIRONMENT = "production"
 MAX_PAGE = 20000  # BC's default server page size is large; tests ask for small pages via Prefer
