@@ -14,7 +14,7 @@ from syncops.connectors.errors import DeliveryError
 from syncops.models import validate_payload
 from syncops.simulator.businesscentral import COMPANY, TENANT, BusinessCentralApp
 from syncops.simulator.faults import Faults
-from syncops.simulator.http import SimServer
+from syncops.simulator.http import Response, SimServer, json_response
 from syncops.store.categories import Category
 
 SECRET = "sim-client-secret-value"
@@ -154,7 +154,6 @@ def test_lost_response_then_retry_gives_exactly_one_order(app, server, clock):
         response = original(request)
         if request.method == "POST" and request.path.endswith("/salesOrders") and calls["n"] == 0:
             calls["n"] += 1
-            from syncops.simulator.http import Response
             return Response(drop_connection=True)
         return response
 
@@ -250,7 +249,7 @@ def test_bad_client_secret_is_auth_and_secret_never_shown(app, server, clock):
         app.tokens.clear()
         app.tokens["never"] = 0  # every token now refused
         original = app._token
-        app._token = lambda request: __import__("syncops.simulator.http", fromlist=["x"]).json_response(
+        app._token = lambda request: json_response(
             {"token_type": "Bearer", "expires_in": 3599, "access_token": "revoked-token-value"})
         try:
             await conn.check_auth()
@@ -281,8 +280,9 @@ def test_rate_limit_is_honoured_with_retry_after(app, server, clock):
 
 
 def test_garbage_retry_after_is_not_a_wait(app, server, clock):
-    from syncops.connectors.businesscentral import classify
     import httpx
+
+    from syncops.connectors.businesscentral import classify
 
     err = classify(429, json.dumps({"error": {"code": "Application_TooManyRequests", "message": "x"}}),
                    httpx.Headers({"Retry-After": "1e309"}), "GET items", now=clock(), ceiling=900,
