@@ -17,6 +17,8 @@ def connector_class(kind: str) -> Any:
         from syncops.connectors.bigcommerce import BigCommerceConnector as cls
     elif kind == "amazon":
         from syncops.connectors.amazon import AmazonConnector as cls
+    elif kind == "businesscentral":
+        from syncops.connectors.businesscentral import BusinessCentralConnector as cls
     else:
         raise ValueError(f"no connector for endpoint kind {kind!r}")
     return cls

@@ -181,6 +181,15 @@ class World:
                             seller_id=str(spec.options.get("seller_id", SELLER)),
                             marketplace=str(spec.options.get("marketplace_id", MARKETPLACE)),
                             fba={s: 20 for s in skus})
+        elif spec.kind == "businesscentral":
+            from syncops.simulator.businesscentral import COMPANY, ENVIRONMENT, TENANT, BusinessCentralApp
+
+            o = spec.options
+            app = BusinessCentralApp(faults, self.clock, items={s: str(p) for s, p in prices.items()},
+                                     tenant=str(o.get("tenant_id", TENANT)), company=str(o.get("company_id", COMPANY)),
+                                     environment=str(o.get("environment", ENVIRONMENT)),
+                                     accounts=[str(o.get("shipping_account", "40100"))],
+                                     walkin=str(o.get("walkin_customer_number", "WALKIN")))
         else:
             raise ValueError(f"the simulator has no {spec.kind!r} vendor")
         self._catalogs[id(app)] = skus
