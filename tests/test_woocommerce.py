@@ -124,7 +124,10 @@ def test_order_modified_during_a_pass_is_not_lost(app, server, clock):
         page1 = await conn.pull("order", None, 2)
         clock.advance(2)
         app.update_order(ids[0], status="cancelled")  # already read on page 1
+        clock.advance(2)
+        app.update_order(ids[3], status="completed")  # read later in the pass, modified later
         rest, cursor = await drain(conn, "order", page1.cursor, 2)
+        assert any(c.payload["status"] == "completed" for c in rest)
         clock.advance(2)
         nxt, _ = await drain(conn, "order", cursor, 2)
         return nxt

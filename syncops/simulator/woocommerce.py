@@ -66,6 +66,7 @@ def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
 
 class WooCommerceApp:
     name = "woocommerce"
+    date_from_clock = True  # the HTTP Date header follows `clock` (the connector bounds a pass by it)
 
     def __init__(self, faults: Faults | None = None, clock: Callable[[], float] = time.time, *,
                  skus: Mapping[str, Any] | Iterable[str] = DEFAULT_SKUS,
