@@ -277,3 +277,19 @@ def test_webhook_signature():
     assert verify_webhook(raw, sig, "whsec")
     assert not verify_webhook(raw + b" ", sig, "whsec")
     assert not verify_webhook(raw, None, "whsec")
+
+
+def test_intake_verifier_for_woocommerce():
+    from syncops.intake import verify
+
+    raw = b'{"id": 7}'
+    sig = base64.b64encode(hmac.new(b"whsec", raw, hashlib.sha256).digest()).decode()
+    headers = {"x-wc-webhook-signature": sig, "x-wc-webhook-delivery-id": "d-1", "x-wc-webhook-topic": "order.updated"}
+    got = verify.woocommerce(raw, headers, "whsec")
+    assert got.event_id == "d-1" and got.topic == "order.updated" and got.body == {"id": 7}
+    for changed, reason in (({"x-wc-webhook-signature": "AAAA"}, verify.FORGED),
+                            ({"x-wc-webhook-signature": ""}, verify.UNSIGNED),
+                            ({"x-wc-webhook-delivery-id": ""}, verify.MALFORMED)):
+        with pytest.raises(verify.Refused) as err:
+            verify.woocommerce(raw, {**headers, **changed}, "whsec")
+        assert err.value.reason == reason and "whsec" not in str(err.value)
