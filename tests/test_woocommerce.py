@@ -293,3 +293,70 @@ def test_intake_verifier_for_woocommerce():
         with pytest.raises(verify.Refused) as err:
             verify.woocommerce(raw, {**headers, **changed}, "whsec")
         assert err.value.reason == reason and "whsec" not in str(err.value)
+
+
+# ---------------------------------------------------------------- engine + world
+
+WORLD_CONFIG = """
+tenants:
+  acme:
+    endpoints:
+      woo: {kind: woocommerce, base_url: simulator, credential: simulator,
+            options: {order_location: web, stock_location: web}}
+      erp: {kind: odoo, base_url: simulator, credential: simulator}
+      pos: {kind: square, base_url: simulator, credential: simulator}
+    maps:
+      sku: {TSHIRT-RED-M: TSHIRT-RED-M, MUG-WHITE: MUG-WHITE}
+      tax: {"US-IL-TAX-1": "Tax 8.25%"}
+      erp_location: {web: WH/Stock}
+      to_woo_location: {L1STORE: web}
+      erp_payment: {stripe: Bank}
+      woo_status: {processing: sale}
+    flows:
+      - {name: woo-orders, entity: order, source: woo, target: erp, schedule: {every: 1s}, sla: 1m,
+         mappings: {sku: sku, tax_code: tax, location: erp_location, payment_method: erp_payment,
+                    order_status: woo_status}}
+      - {name: woo-stock, entity: inventory, source: pos, target: woo, schedule: {every: 1s}, sla: 1m,
+         mappings: {sku: sku, location: to_woo_location}}
+"""
+
+
+def test_engine_reads_woo_orders_and_writes_stock(tmp_path):
+    from syncops.config import load_config
+    from syncops.engine.events import EventLog
+    from syncops.engine.runtime import Engine
+    from syncops.simulator.world import World
+    from syncops.store import queries
+    from syncops.store.db import open_store
+    from syncops.store.filters import RecordFilter
+
+    from tests.engine.harness import until
+
+    path = tmp_path / "syncops.yaml"
+    path.write_text(WORLD_CONFIG)
+    config = load_config(path, env={})
+    world = World(config, profile="calm").start()
+    woo = world.apps_of("acme", "woocommerce")[0]
+    store = open_store(f"sqlite:///{tmp_path}/store.db")
+
+    def rows(flow: str) -> list[Any]:
+        return queries.list_records(store, RecordFilter(flow=flow), limit=100).rows
+
+    async def main() -> None:
+        engine = Engine(config, store, url_overrides=world.url_overrides, log=EventLog(quiet=True),
+                        idle_poll=0.05, control_every=0.1, heartbeat_every=0.5, breaker_cooldown=0.3)
+        await engine.start()
+        try:
+            oid = woo.place_order([("MUG-WHITE", 2)])
+            await until(lambda: any(r.state == "delivered" for r in rows("woo-orders")), 20, "woo order delivered")
+            assert [r.entity_key for r in rows("woo-orders")] == [str(oid)]
+            await until(lambda: woo.stock_level("MUG-WHITE") is not None, 20, "stock pushed to woo")
+            assert all(r.state == "delivered" for r in rows("woo-stock"))
+        finally:
+            await engine.stop(deadline=5)
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 30))
+    finally:
+        world.stop()
+        store.close()
