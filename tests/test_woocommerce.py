@@ -136,6 +136,34 @@ def test_order_modified_during_a_pass_is_not_lost(app, server, clock):
     assert any(c.entity_key == str(ids[0]) and c.payload["status"] == "cancelled" for c in nxt)
 
 
+def test_pass_ends_when_trashed_orders_leave_the_cursor_past_the_last_page(app, server, clock):
+    ids = [app.place_order([("MUG-WHITE", 1)]) for _ in range(3)]
+    clock.advance(3)
+
+    async def scenario(conn: WooCommerceConnector):
+        page1 = await conn.pull("order", None, 2)
+        del app.orders[ids[2]]  # trashed: the pass now has one page
+        page2 = await conn.pull("order", page1.cursor, 2)
+        return page2
+
+    page2 = run(scenario, server, clock)
+    assert not page2.has_more and json.loads(page2.cursor)["page"] == 1
+
+
+def test_trash_during_a_pass_restarts_it_so_shifted_rows_are_not_skipped(app, server, clock):
+    ids = [app.place_order([("MUG-WHITE", 1)]) for _ in range(5)]
+    clock.advance(3)
+
+    async def scenario(conn: WooCommerceConnector):
+        page1 = await conn.pull("order", None, 2)
+        del app.orders[ids[0]]  # ids[2] moves onto page 1
+        rest, _ = await drain(conn, "order", page1.cursor, 2)
+        return rest
+
+    rest = run(scenario, server, clock)
+    assert {str(i) for i in ids[2:]} <= {c.entity_key for c in rest}
+
+
 # ---------------------------------------------------------------- refunds
 
 

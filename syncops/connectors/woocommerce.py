@@ -240,11 +240,12 @@ class WooCommerceConnector:
 
     @staticmethod
     def _parse_cursor(cursor: str | None) -> dict[str, Any]:
-        state = {"watermark": 0, "page": 1, "high": 0, "start": None}
+        state = {"watermark": 0, "page": 1, "high": 0, "start": None, "total": None}
         if cursor:
             try:
                 raw = json.loads(cursor)
                 state.update(watermark=int(raw["watermark"]), page=max(1, int(raw.get("page", 1))),
+                             total=int(raw["total"]) if raw.get("total") is not None else None,
                              high=int(raw.get("high", 0)),
                              start=int(raw["start"]) if raw.get("start") is not None else None)
             except (ValueError, KeyError, TypeError):
@@ -256,8 +257,22 @@ class WooCommerceConnector:
         per_page = max(1, min(limit, MAX_PER_PAGE))
         params = {"modified_after": _iso(state["watermark"]), "dates_are_gmt": "true", "orderby": "id",
                   "order": "asc", "page": state["page"], "per_page": per_page}
-        rows, resp = await self._list("orders", params)
-        if state["page"] == 1:
+        try:
+            rows, resp = await self._list("orders", params)
+        except DeliveryError as exc:
+            # Orders trashed since the pass began can leave the cursor past the last page, which
+            # WordPress answers with 400 ..._invalid_page_number: the pass is over.
+            if state["page"] == 1 or exc.status != 400 or "invalid_page_number" not in (exc.vendor_code or ""):
+                raise
+            return self._end_pass(state)
+        total = signals.number(resp.headers.get("X-WP-Total"), maximum=1e12)
+        if state["page"] > 1 and total is not None and state.get("total") is not None and total < state["total"]:
+            # Orders were trashed since the pass began, so later rows moved to pages already read:
+            # read the pass again from page 1 (the repeats are dropped by their keys).
+            return PullPage(changes=[], cursor=json.dumps({**state, "page": 1, "total": int(total)}), has_more=True)
+        if total is not None:
+            state["total"] = int(total)
+        if state["page"] == 1 and state["start"] is None:
             try:
                 state["start"] = int(parsedate_to_datetime(resp.headers["Date"]).timestamp())
             except (KeyError, TypeError, ValueError, IndexError):
@@ -279,11 +294,17 @@ class WooCommerceConnector:
         pages = self._total_pages(resp)
         done = len(rows) < per_page if pages is None else state["page"] >= pages or not rows
         if done:
-            bound = state["high"] if state["start"] is None else min(state["high"], state["start"])
-            cursor_state = {"watermark": max(state["watermark"], bound - 1), "page": 1, "high": 0, "start": None}
-        else:
-            cursor_state = {**state, "page": state["page"] + 1}
-        return PullPage(changes=changes, cursor=json.dumps(cursor_state), has_more=not done)
+            return self._end_pass(state, changes)
+        return PullPage(changes=changes, cursor=json.dumps({**state, "page": state["page"] + 1}), has_more=True)
+
+    @staticmethod
+    def _end_pass(state: dict[str, Any], changes: list[SourceChange] | None = None) -> PullPage:
+        """Move the watermark to one second before min(newest modification read, server time at
+        the pass's start): anything modified during the pass is after it (modified_after is exclusive)."""
+        bound = state["high"] if state["start"] is None else min(state["high"], state["start"])
+        cursor = {"watermark": max(state["watermark"], bound - 1), "page": 1, "high": 0, "start": None,
+                  "total": None}
+        return PullPage(changes=changes or [], cursor=json.dumps(cursor), has_more=False)
 
     def _order_number(self, row: dict[str, Any]) -> str:
         return f"{self.options.get('order_number_prefix', '')}{row.get('number') or row.get('id')}"
@@ -446,7 +467,7 @@ class WooCommerceConnector:
                 try:
                     outcome = await self._send_batch(path, [item for _, item in chunk])
                 except DeliveryError as exc:
-                    if not applied and not results:
+                    if not applied:
                         raise
                     for i, _ in chunk:
                         results[i] = ItemResult(deliveries[i].record_id, error=exc, status=exc.status,
