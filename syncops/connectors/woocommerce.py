@@ -319,7 +319,7 @@ class WooCommerceConnector:
             unit = (subtotal / qty).quantize(Decimal("0.0001")) if qty else Decimal(0)
             discount = max(Decimal(0), unit * qty - total)
             lines.append({"sku": li.get("sku") or "", "quantity": str(li.get("quantity")),
-                          "unit_price": str(unit.normalize() if unit == unit.quantize(Decimal("0.01")) else unit),
+                          "unit_price": _money(unit) if unit == unit.quantize(Decimal("0.01")) else str(unit),
                           "tax_code": None, "discount": _money(discount)})
         taxes = []
         for tl in row.get("tax_lines") or []:
