@@ -19,6 +19,8 @@ def connector_class(kind: str) -> Any:
         from syncops.connectors.amazon import AmazonConnector as cls
     elif kind == "businesscentral":
         from syncops.connectors.businesscentral import BusinessCentralConnector as cls
+    elif kind == "woocommerce":
+        from syncops.connectors.woocommerce import WooCommerceConnector as cls
     else:
         raise ValueError(f"no connector for endpoint kind {kind!r}")
     return cls

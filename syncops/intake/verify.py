@@ -6,6 +6,8 @@
   raw body)); the id is the body's `event_id`, the date its `created_at`.
 - BigCommerce: no HMAC; the subscription carries a custom header with a shared secret, compared in
   constant time; the id is the body's `hash`, the date its `created_at` (unix seconds).
+- WooCommerce: `X-WC-Webhook-Signature` = base64(HMAC-SHA256(webhook secret, raw body)); the id is
+  `X-WC-Webhook-Delivery-ID`, the topic `X-WC-Webhook-Topic`; no timestamp is sent.
 
 Pure functions: no I/O, no clock of their own. A refusal says why in a word (the counters'
 name) and never includes the secret or the signature.
@@ -107,6 +109,18 @@ def bigcommerce(raw: bytes, headers: Mapping[str, str], secret: str, header: str
     created = body.get("created_at")
     sent_at = float(created) if isinstance(created, (int, float)) and not isinstance(created, bool) else None
     return Verified(event_id=str(body["hash"]), topic=str(body["scope"]), sent_at=sent_at, body=body)
+
+
+def woocommerce(raw: bytes, headers: Mapping[str, str], secret: str) -> Verified:
+    given = headers.get("x-wc-webhook-signature")
+    if not given or not raw:
+        raise Refused(UNSIGNED, "no X-WC-Webhook-Signature header" if not given else "empty body")
+    if not _same(hmac_b64(secret, raw), given):
+        raise Refused(FORGED, "X-WC-Webhook-Signature does not match the body")
+    event_id, topic = headers.get("x-wc-webhook-delivery-id"), headers.get("x-wc-webhook-topic")
+    if not event_id or not topic:
+        raise Refused(MALFORMED, "X-WC-Webhook-Delivery-ID or X-WC-Webhook-Topic missing")
+    return Verified(event_id=event_id, topic=topic, sent_at=None, body=_json(raw))
 
 
 def check_fresh(verified: Verified, now: float, tolerance: float) -> None:

@@ -66,6 +66,13 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: "_Server"
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # An app that says so dates its answers on its own (possibly injected) clock.
+        app = self.server.app
+        if timestamp is None and getattr(app, "date_from_clock", False):
+            timestamp = app.clock()
+        return super().date_time_string(timestamp)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # the simulator must not scribble over the console or test output
 

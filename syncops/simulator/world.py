@@ -135,7 +135,7 @@ class World:
         # Web orders may sell anything the tenant sells anywhere.
         everything = {s: None for spec in specs.values() for s in spec.skus}
         for spec in specs.values():
-            if spec.kind in ("shopify", "bigcommerce", "amazon") and not spec.skus:
+            if spec.kind in ("shopify", "bigcommerce", "amazon", "woocommerce") and not spec.skus:
                 spec.skus.update(everything)
         return specs
 
@@ -190,6 +190,10 @@ class World:
                                      environment=str(o.get("environment", ENVIRONMENT)),
                                      accounts=[str(o.get("shipping_account", "40100"))],
                                      walkin=str(o.get("walkin_customer_number", "WALKIN")))
+        elif spec.kind == "woocommerce":
+            from syncops.simulator.woocommerce import WooCommerceApp
+
+            app = WooCommerceApp(faults, self.clock, skus={s: str(p) for s, p in prices.items()})
         else:
             raise ValueError(f"the simulator has no {spec.kind!r} vendor")
         self._catalogs[id(app)] = skus
