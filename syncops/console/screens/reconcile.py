@@ -38,7 +38,7 @@ def worst_text(r: ReconRow) -> str:
         return f"{len(r.errors)} error{'s' if len(r.errors) > 1 else ''}: {r.errors[0]}"
     if r.at is None:
         return ""
-    return "-" if not r.drifted else ("differences: `syncops reconcile " + r.check + "`")
+    return "-" if not r.drifted else f"see `syncops reconcile {r.check}`"
 
 
 def _when(ts: float) -> str:
@@ -88,7 +88,7 @@ class ReconcileScreen(ConsoleScreen):
         if fit(COLUMNS, event.size.width) != self.columns:
             self._set_columns(event.size.width)
             if self.rows is not None:
-                self._render(self.app.clock())
+                self._render_runs(self.app.clock())
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
@@ -107,7 +107,7 @@ class ReconcileScreen(ConsoleScreen):
         if rows is not None:
             self.rows = rows
         if self.rows is not None:
-            self._render(now)
+            self._render_runs(now)
 
     # --- rendering ----------------------------------------------------------------------------
 
@@ -131,7 +131,7 @@ class ReconcileScreen(ConsoleScreen):
             cells.append(value)
         return cells
 
-    def _render(self, now: float) -> None:
+    def _render_runs(self, now: float) -> None:
         rows = self.rows or []
         table = self.query_one("#runs", DataTable)
         cells = [self._cells(r, now) for r in rows]
@@ -167,21 +167,26 @@ class ReconcileScreen(ConsoleScreen):
     def _show_reasons(self) -> None:
         r = self.current()
         text = Text()
+        second = Text(style="dim")
         if r is not None:
             text.append(f"{r.tenant} {r.check}: ", style="bold")
             if r.at is None:
                 text.append("never reconciled")
             else:
                 text.append(f"{_when(r.at)}, {r.checked or 0:,} checked, {r.drifted or 0:,} drifted")
-                if r.worst:
-                    text.append(f"; worst {worst_text(r)}")
                 if r.errors:
                     text.append(f"; {'; '.join(r.errors)}", style=self.app.palette.get("warning", ""))
-            text.truncate(max(10, self.app.size.width - 2), overflow="ellipsis")
+            if r.worst:
+                second = Text(f"worst: {worst_text(r)}  ")
         hidden = dropped(COLUMNS, self.columns)
+        if hidden:
+            second.append(f"wider terminal: +{', '.join(hidden)}  ", style="dim")
+        second.append("enter: drift records of the tenant", style="dim")
+        room = max(10, self.app.size.width - 2)
+        text.truncate(room, overflow="ellipsis")
+        second.truncate(room, overflow="ellipsis")
         text.append("\n")
-        text.append(f"wider terminal: +{', '.join(hidden)}  " if hidden else "", style="dim")
-        text.append("enter: drift records of the tenant", style="dim")
+        text.append_text(second)
         self.query_one("#reasons", Static).update(text)
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
