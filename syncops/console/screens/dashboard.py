@@ -92,7 +92,8 @@ class DashboardScreen(ConsoleScreen):
             "oldest undelivered record. At 80 columns the less important columns give way (the line at the "
             "bottom names them). The screen refreshes every second; p pauses the refresh (REFRESH PAUSED). "
             "T opens triage (the worst tenant's biggest error group and its likely fix); D the shift handover "
-            "digest.")
+            "digest. While alerts fire, the header names the newest (ALERT rule tenant/flow) and a line under the "
+            "summary counts them; `syncops alerts list` shows them all.")
 
     def __init__(self) -> None:
         super().__init__()
