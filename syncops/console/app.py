@@ -29,6 +29,7 @@ from syncops.console.screens.exceptions import ExceptionsScreen
 from syncops.console.screens.fleet import FleetScreen
 from syncops.console.screens.flows import FlowsScreen
 from syncops.console.screens.mappings import MappingsScreen
+from syncops.console.screens.reconcile import ReconcileScreen
 from syncops.console.widgets.header import HeaderState
 from syncops.lifeline import HANGUP, arm_deadline, exit_code_for, stop_signals, tty_gone
 from syncops.services.actor import Actor
@@ -43,7 +44,7 @@ class SyncopsConsole(App[int]):
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     MODES: ClassVar[dict[str, Any]] = {"dashboard": DashboardScreen, "exceptions": ExceptionsScreen,
                                        "mappings": MappingsScreen, "flows": FlowsScreen, "audit": AuditScreen,
-                                       "fleet": FleetScreen}
+                                       "fleet": FleetScreen, "reconcile": ReconcileScreen}
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -54,6 +55,7 @@ class SyncopsConsole(App[int]):
         Binding("3", "go('mappings')", "Mappings", show=False),
         Binding("4", "go('flows')", "Flows", show=False),
         Binding("5", "go('audit')", "Audit", show=False),
+        Binding("6", "go('reconcile')", "Reconciliation", show=False),
         Binding("0,f", "go('fleet')", "Fleet", show=False),
         Binding("i", "about", "About", show=False),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -75,6 +77,7 @@ class SyncopsConsole(App[int]):
         self.home_mode = first_screen or ("fleet" if len(self.backend.tenants()) > 1 else "dashboard")
         self.live = True  # False while the technician paused the refresh
         self.elevations: dict[str, Any] = {}  # break-glass elevations in force, read each tick
+        self.alerts: tuple[str | None, list[dict[str, Any]]] = (None, [])  # Backend.alerts(), read each tick
         self._engine_failed: str | None = None
         self._marker: Any = None
         self._tick_timer: Any = None
@@ -340,6 +343,7 @@ class SyncopsConsole(App[int]):
             marker = self.backend.marker()
             engine = self.backend.engine()
             breakers = self.backend.breakers()
+            self.alerts = self.backend.alerts()  # (header line, firing alerts): the header and the dashboard
             self.elevations = self.backend.elevations(expire=not self.read_only)
             changed = force or marker != self._marker
             self._marker = marker
@@ -396,7 +400,7 @@ class SyncopsConsole(App[int]):
             engine_embedded=self.engine is not None and self._engine_failed is None,
             engine_failed=self._engine_failed, engine=getattr(self, "_engine", None),
             breakers=getattr(self, "_breakers", {}) or {}, read_only=self.read_only, live=self.live,
-            now=self.clock(), glass=self.glass_state())
+            now=self.clock(), glass=self.glass_state(), alert=self.alerts[0])
         for header in self.screen.query(StatusHeader):
             header.show(state)
 

@@ -36,6 +36,18 @@ class FlowRow:
     enabled: bool = True
 
 
+@dataclass
+class ReconRow:
+    """One reconciliation's last run: inventory (store.drift) or orders / returns / settlements."""
+    tenant: str
+    check: str
+    at: float | None  # None: never ran
+    checked: int | None
+    drifted: int | None  # inventory drifts, or documents differences
+    worst: dict[str, Any] | None = None  # inventory only: the biggest drift
+    errors: list[str] | None = None
+
+
 def _schedule_text(flow: Any) -> str:
     s = getattr(flow, "schedule", None)
     if s is None:
@@ -111,6 +123,37 @@ class Backend:
 
     def breakers(self) -> dict[tuple[str, str], Any]:
         return queries.endpoint_states(self.store)
+
+    def alerts(self) -> tuple[str | None, list[dict[str, Any]]]:
+        """The header's one line (None when nothing fires) and the firing alerts, newest first."""
+        from syncops.ops import alerts
+
+        docs = alerts.firing(self.store)
+        return (alerts.summary_line(self.store) if docs else None), docs
+
+    def reconciliations(self) -> list[ReconRow]:
+        """The last reconciliation per tenant: inventory (drift records) and each documents check."""
+        from syncops.services import reconcile_documents
+        from syncops.store.drift import last_runs
+
+        self.refresh_settings()
+        inventory = last_runs(self.store)
+        documents = reconcile_documents.last_runs(self.store)
+        rows: list[ReconRow] = []
+        for tenant in sorted(set(self.tenants()) | set(inventory) | {t for _w, t in documents}):
+            run = inventory.get(tenant)
+            worst = (run or {}).get("worst") or None
+            rows.append(ReconRow(tenant, "inventory", run.get("at") if run else None,
+                                 int(run.get("checked") or 0) if run else None,
+                                 int(run.get("drifted") or 0) if run else None,
+                                 worst if isinstance(worst, dict) else None,
+                                 list((run or {}).get("errors") or [])))
+            for what in reconcile_documents.ENTITIES:
+                doc = documents.get((what, tenant))
+                if doc is not None:
+                    rows.append(ReconRow(tenant, what, doc.get("at"), int(doc.get("checked") or 0),
+                                         int(doc.get("differences") or 0), None, list(doc.get("errors") or [])))
+        return rows
 
     def exceptions_page(self, f: RecordFilter, *, sort: str, descending: bool, after: Any,
                         limit: int) -> queries.Page:

@@ -16,7 +16,8 @@ SCREENS = [("dashboard", "Dashboard", "tenants and flows at a glance"),
            ("mappings", "Mappings", "unmapped values and value maps"),
            ("flows", "Flows", "schedules, cursors, pause / resume / run now"),
            ("audit", "Audit", "the action log"),
-           ("fleet", "Fleet", "one row per tenant, worst first")]
+           ("fleet", "Fleet", "one row per tenant, worst first"),
+           ("reconcile", "Reconciliation", "last reconciliation per tenant: checked, drifted, worst drift")]
 
 
 def parse_jump(query: str) -> tuple[str, str] | None:

@@ -136,5 +136,25 @@ def _save(store: Store, key: str, summary: dict[str, Any]) -> None:
         conn.execute(upsert(store.engine, Meta.__table__, ["key"], dict(key=key, value=value), dict(value=value)))
 
 
+def last_runs(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
+    """(what, tenant) -> the last documents reconciliation summary, as `_save` kept it."""
+    prefix = "reconcile:"
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    with store.read() as conn:
+        rows = conn.execute(select(Meta.__table__.c.key, Meta.__table__.c.value)
+                            .where(Meta.__table__.c.key.like(prefix + "%"))).all()
+    for key, value in rows:
+        what, sep, tenant = key[len(prefix):].partition(":")
+        if not sep or what not in ENTITIES:
+            continue  # reconcile:<tenant> is the inventory run (syncops.store.drift.last_runs)
+        try:
+            doc = json.loads(value)
+        except ValueError:
+            continue  # a hand-edited value must not break the console
+        if isinstance(doc, dict):
+            out[(what, tenant)] = doc
+    return out
+
+
 def as_dict(r: DocFlowResult) -> dict[str, Any]:
     return asdict(r)

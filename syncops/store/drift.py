@@ -140,6 +140,8 @@ def last_runs(store: Store) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     with store.read() as conn:
         for key, value in conn.execute(select(M.c.key, M.c.value).where(M.c.key.like(META_PREFIX + "%"))):
+            if ":" in key[len(META_PREFIX):]:
+                continue  # reconcile:<what>:<tenant>: a documents run (services.reconcile_documents)
             try:
                 out[key[len(META_PREFIX):]] = json.loads(value)
             except ValueError:

@@ -55,7 +55,27 @@ def _fingerprint(value: Any) -> Any:
     return (value.plain, str(value.style), tuple(map(str, value.spans))) if isinstance(value, Text) else value
 
 
+def alerts_text(docs: list[dict[str, Any]], now: float, palette: dict[str, str]) -> Text:
+    """`2 alerts firing · newest sla_breach acme/orders 4m10s ago: <problem>` (silenced ones counted apart)."""
+    loud = [d for d in docs if not d.get("silenced_until")]
+    newest = (loud or docs)[0]
+    where = newest.get("tenant", "") + ("/" + newest["flow"] if newest.get("flow") else "")
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(f" {len(docs)} alert{'s' if len(docs) != 1 else ''} firing ",
+             style=f"bold reverse {palette.get('error', '')}" if loud else "bold reverse")
+    silenced = len(docs) - len(loud)
+    if silenced:
+        t.append(f" ({silenced} silenced)", style="dim")
+    t.append(f" newest: {newest.get('rule', '?')} {where}")
+    if newest.get("since"):
+        t.append(f" {ago(newest['since'], now)} ago", style="dim")
+    if newest.get("problem"):
+        t.append(f": {newest['problem']}")
+    return t
+
+
 class DashboardScreen(ConsoleScreen):
+    DEFAULT_CSS = "DashboardScreen #alerts { height: 1; padding: 0 1; display: none; }"
     AUTO_FOCUS = "#flows"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("enter", "open", "Exceptions"),
@@ -72,7 +92,8 @@ class DashboardScreen(ConsoleScreen):
             "oldest undelivered record. At 80 columns the less important columns give way (the line at the "
             "bottom names them). The screen refreshes every second; p pauses the refresh (REFRESH PAUSED). "
             "T opens triage (the worst tenant's biggest error group and its likely fix); D the shift handover "
-            "digest.")
+            "digest. While alerts fire, the header names the newest (ALERT rule tenant/flow) and a line under the "
+            "summary counts them; `syncops alerts list` shows them all.")
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,6 +119,7 @@ class DashboardScreen(ConsoleScreen):
     def compose(self) -> ComposeResult:
         yield self.header()
         yield Static("loading…", id="summary")
+        yield Static("", id="alerts")
         table: DataTable = DataTable(id="flows", cursor_type="row", zebra_stripes=True)
         table.fixed_columns = 2
         yield table
@@ -150,6 +172,20 @@ class DashboardScreen(ConsoleScreen):
         if self.health is not None:
             self._render_health(self.health, data.now)
             self.last_render_at = time.perf_counter()
+        self._show_alerts(data.now)
+
+    def _show_alerts(self, now: float) -> None:
+        """One line under the summary while alerts fire (read by the app's tick: `app.alerts`)."""
+        docs = getattr(self.app, "alerts", (None, []))[1]
+        box = self.query_one("#alerts", Static)
+        if not docs:
+            box.display = False
+            return
+        text = alerts_text(docs, now, self.app.palette)
+        if getattr(self, "_alerts_shown", None) != text.plain:
+            self._alerts_shown = text.plain
+            box.update(text)
+        box.display = True
 
     # --- rendering -----------------------------------------------------------------------------
 

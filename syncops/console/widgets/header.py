@@ -73,6 +73,9 @@ class StatusHeader(Static):
         t.append(s.title, style=f"bold {v.get('accent', '')}")
         if s.partner:
             t.append(f" · {s.partner}", style="dim")
+        if s.alert:  # before the engine: at 80 columns the end of this line is cut
+            t.append("  ")
+            t.append(f" {s.alert} ", style=f"bold reverse {v.get('error', '')}")
         t.append("  ")
         engine = engine_text(s)
         bad = s.engine_failed or engine == "no engine"
@@ -83,9 +86,6 @@ class StatusHeader(Static):
         if not s.live:
             t.append("  ")
             t.append(" REFRESH PAUSED ", style="bold reverse")
-        if s.alert:
-            t.append("  ")
-            t.append(f" {s.alert} ", style=f"bold reverse {v.get('error', '')}")
         t.append("  " + time.strftime("%H:%MZ", time.gmtime(s.now)), style="dim")
         t.append("\n")
         # Break-glass first on the second line: at 80 columns the first one has no room left.
