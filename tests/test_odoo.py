@@ -422,3 +422,51 @@ def test_line_tax_field_option_for_newer_odoo(app, server, clock):
                    line_tax_field="tax_ids")
     assert result.error is None
     assert app.sale_orders()[0]["amount_total"] == pytest.approx(54.64)
+
+
+# ---------------------------------------------------------------- business state
+
+
+def _state(app: OdooApp, ref: str) -> dict[str, Any]:
+    return next(o for o in app.sale_orders() if o["client_order_ref"] == ref)
+
+
+def test_a_paid_order_is_confirmed_in_its_warehouse_with_the_payment_on_the_mapped_journal(app, server, clock):
+    [result] = run(lambda c: c.push("order", deliveries("order", [order("POS-20", status="sale")])), server, clock)
+    assert result.error is None and "state sale" in result.note
+    placed = _state(app, "POS-20")
+    assert placed["state"] == "sale"
+    warehouses = {w["id"]: w for w in app.state_table("stock.warehouse")}
+    assert warehouses[placed["warehouse_id"]]["name"] == "store-001"  # from the (mapped) location_id
+    [payment] = app.payments()
+    journals = {j["id"]: j["name"] for j in app.state_table("account.journal")}
+    assert (journals[payment["journal_id"]], payment["amount"], payment["state"]) == ("card", 54.64, "posted")
+
+
+def test_an_order_cancelled_after_delivery_cancels_the_erp_order(app, server, clock):
+    run(lambda c: c.push("order", deliveries("order", [order("POS-21", status="sale")])), server, clock)
+    assert _state(app, "POS-21")["state"] == "sale"
+    [result] = run(lambda c: c.push("order", deliveries("order", [order("POS-21", status="cancelled")])),
+                   server, clock)
+    assert result.error is None and "state cancel" in result.note
+    assert _state(app, "POS-21")["state"] == "cancel" and app.count_orders_with_ref("POS-21") == 1
+
+
+def test_edits_after_delivery_follow_the_source_or_are_a_conflict_odoo_forbids(app, server, clock):
+    run(lambda c: c.push("order", deliveries("order", [order("POS-22", status="sale")])), server, clock)
+    moved = order("POS-22", status="sale")
+    moved["customer"]["address"]["line1"] = "99 New Road"
+    [result] = run(lambda c: c.push("order", deliveries("order", [moved])), server, clock)
+    assert result.error is None
+    partner = next(p for p in app.partners() if p["id"] == _state(app, "POS-22")["partner_id"])
+    assert partner["street"] == "99 New Road"  # the address edit reached the ERP customer
+    # Locked (done) in Odoo, then the source changes its lines: Odoo forbids it, a human decides.
+    run(lambda c: c.push("order", deliveries("order", [order("POS-22", status="done")])), server, clock)
+    fewer = order("POS-22", status="done")
+    fewer["lines"] = fewer["lines"][:1]
+    fewer["taxes"][0]["amount"] = "3.13"
+    fewer["total"] = fewer["payments"][0]["amount"] = "41.11"
+    [conflict] = run(lambda c: c.push("order", deliveries("order", [fewer])), server, clock)
+    assert conflict.error is not None and conflict.error.category == Category.CONFLICT
+    assert "is done and its lines cannot change" in conflict.error.message
+    assert len(_state(app, "POS-22")["lines"]) == 2

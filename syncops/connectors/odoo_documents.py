@@ -128,6 +128,7 @@ async def finish_orders(conn: Any, items: list[Any]) -> None:
         except ItemProblem as exc:
             _fail(it, Category.VALIDATION, str(exc))
     await _follow_edits(conn, [it for it in items if it.existing and it.result is None], rows)
+    await _follow_addresses(conn, [it for it in items if it.existing and it.result is None])
     plans: dict[int, tuple[str, ...]] = {}
     for it in items:
         if it.result is not None:
@@ -195,6 +196,27 @@ async def _follow_edits(conn: Any, items: list[Any], rows: dict[int, dict[str, A
             if exc.category != Category.VALIDATION:
                 raise
             _fail(it, Category.CONFLICT, f"Odoo refused the edited lines of {row['name']}: {exc.message}")
+
+
+async def _follow_addresses(conn: Any, items: list[Any]) -> None:
+    """An address edited after delivery: the order's customer (found by e-mail) gets it in Odoo."""
+    from syncops.connectors.odoo import OdooConnector
+
+    wanted = {}
+    for it in items:
+        customer = it.doc.customer
+        if customer is not None and customer.email and customer.address is not None and it.partner_id:
+            wanted[it.partner_id] = {k: v for k, v in OdooConnector._partner_vals(customer).items()
+                                     if k in ("street", "street2", "city", "zip")}
+    if not wanted:
+        return
+    held = {r["id"]: r for r in await conn._search_read(
+        "res.partner", [["id", "in", sorted(wanted)]], ["id", "street", "street2", "city", "zip"])}
+    for pid, vals in sorted(wanted.items()):
+        have = held.get(pid, {})
+        changed = {k: v for k, v in vals.items() if (have.get(k) or None) != v}
+        if changed:
+            await conn._call("res.partner", "write", ids=[pid], vals=changed)
 
 
 async def _register_payments(conn: Any, items: list[Any]) -> dict[int, str]:

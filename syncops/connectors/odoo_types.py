@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 _TEXT = {"name", "state", "client_order_ref", "ref", "memo", "origin", "complete_name", "default_code", "email",
-         "code", "move_type", "write_date", "usage", "picking_type_code", "barcode", "type"}
+         "code", "move_type", "write_date", "usage", "picking_type_code", "barcode", "type", "street", "street2",
+         "city", "zip", "phone"}
 _NUMBER = {"quantity", "reserved_quantity", "amount", "debit", "credit", "lst_price", "amount_total",
            "amount_untaxed", "amount_tax", "product_uom_qty", "price_unit", "discount"}
 _IDS = {"order_line", "line_ids", "invoice_line_ids", "move_ids"}

@@ -399,6 +399,11 @@ class OdooApp:
                     out.append(move)
             return out
 
+    def state_table(self, model: str) -> list[dict[str, Any]]:
+        """Raw rows of one model (tests: warehouses, journals)."""
+        with self._lock:
+            return [dict(r) for r in self._tables[model].values()]
+
     def payments(self) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(r) for r in self._tables["account.payment"].values()]
@@ -801,7 +806,7 @@ class OdooApp:
                 raise _validation(f"Record does not exist or has been deleted. (Record: {model}({rid},))")
             workflow.check_write(model, table[rid], vals)
         plain = {k: v for k, v in vals.items() if k != "order_line"}
-        row = self._check_vals(model, plain) if plain else {}
+        row = self._check_vals(model, plain, partial=True) if plain else {}
         row = {k: v for k, v in row.items() if k in plain}  # only what was written, not defaults
         now = self._now(None)
         for rid in ids:
@@ -829,8 +834,9 @@ class OdooApp:
         total = _r2(sum(line["price_total"] for line in lines))
         order.update(amount_untaxed=untaxed, amount_tax=_r2(total - untaxed), amount_total=total)
 
-    def _check_vals(self, model: str, vals: dict[str, Any]) -> dict[str, Any]:
-        """Validate plain (non-relational-command) values; returns the row to store."""
+    def _check_vals(self, model: str, vals: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+        """Validate plain (non-relational-command) values; returns the row to store. `partial`:
+        a write, which changes some fields and need not repeat the required ones."""
         row: dict[str, Any] = {}
         for name, value in vals.items():
             field = self._field(model, name)
@@ -853,6 +859,8 @@ class OdooApp:
                 value = None
             row[name] = value
         for name, field in SCHEMA[model].items():
+            if partial and name not in vals:
+                continue
             if field.required and row.get(name) in (None, "") and field.kind != "o2m":
                 raise _validation(
                     f"The operation cannot be completed: Missing required value for the field "
