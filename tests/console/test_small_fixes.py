@@ -113,3 +113,23 @@ def test_typing_in_the_bulk_dialog_lands_in_the_reason_from_the_first_key(make_a
             assert dialog.query_one("#typed").value == "25" and dialog.query_one("#reason").value == "outage"
 
     run(scenario())
+
+
+def test_a_delivered_record_says_what_the_target_holds(store, make_app):
+    from syncops.store import lifecycle
+
+    [rid] = lifecycle.enqueue(store, [lifecycle.NewRecord(
+        tenant=ACME, flow="orders", entity="order", entity_key="#9001", idempotency_key="erp-doc-test",
+        target="erp", payload={"order_number": "#9001"}, source_ts=store.clock())]).inserted
+    [claimed] = [c for c in lifecycle.claim(store, tenant=ACME, target="erp", owner="e1") if c.id == rid]
+    lifecycle.settle(store, "e1", [lifecycle.Outcome(
+        claimed, None, "Odoo sale.order S00042 (id 42) created; state sale", target_ref="42")], endpoint="erp")
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            screen = await open_record(pilot, rid)
+            assert "at erp: Odoo sale.order S00042 (id 42) created; state sale" in text_of(screen.query_one("#summary"))
+
+    run(scenario())

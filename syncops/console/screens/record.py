@@ -146,6 +146,12 @@ class RecordScreen(ConsoleScreen):
                             style=f"bold {v.get('success', '')}")
             elif r.error_map:
                 text.append("  (m: add the mapping)", style="dim")
+        if r.state == "delivered" and d.attempts:
+            # What the target holds: the last delivery's note names the document, its id and state.
+            last = d.attempts[-1]
+            held = last.error_message or (f"ref {r.target_ref}" if r.target_ref else "")
+            if held:
+                text.append(f"\nat {r.target}: {clip(held, 200)}")
         if r.resolution:
             text.append(f"\nresolution: {r.resolution}")
         summary.update(text)
