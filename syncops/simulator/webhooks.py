@@ -31,6 +31,7 @@ from typing import Any, Callable
 import httpx
 
 SWITCHES = ("forge", "unsigned", "replay", "reorder", "stale")
+RETRIES = 4
 STALE_BY = 3600.0
 BIGCOMMERCE_HEADER = "X-Syncops-Hook-Secret"
 
@@ -58,6 +59,7 @@ class Sent:
     topic: str
     status: int | None  # None: the post failed (connection refused, timeout)
     tampered: tuple[str, ...] = ()
+    attempt: int = 1  # vendors retry a delivery that was not accepted (see _post)
 
 
 class WebhookSender:
@@ -186,12 +188,19 @@ class WebhookSender:
         raw, headers = self.render(event, **flags)
         tampered = tampered + tuple(k for k, v in flags.items() if v)
         for n in range(copies):
-            try:
-                status: int | None = self._local.client.post(self.url, content=raw, headers=headers).status_code
-            except httpx.HTTPError as exc:
-                status = None
-                self.errors.append(repr(exc))
-            self.sent.append(Sent(event.event_id, event.topic, status, tampered + (("replay",) if n else ())))
+            # Vendors retry a delivery the receiver did not take (5xx, 429, no answer) with backoff
+            # over hours; compressed here to RETRIES tries within about a second and a half.
+            for attempt in range(1, RETRIES + 2):
+                try:
+                    status: int | None = self._local.client.post(self.url, content=raw, headers=headers).status_code
+                except httpx.HTTPError as exc:
+                    status = None
+                    self.errors.append(repr(exc))
+                self.sent.append(Sent(event.event_id, event.topic, status, tampered + (("replay",) if n else ()),
+                                      attempt))
+                if n or not (status is None or status == 429 or status >= 500) or attempt > RETRIES:
+                    break
+                time.sleep(0.1 * 2 ** (attempt - 1))
 
 
 def attach(app: Any, url: str, secret: str, **options: Any) -> WebhookSender:
