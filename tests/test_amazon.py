@@ -12,7 +12,7 @@ from syncops.models import validate_payload
 from syncops.simulator.http import Request, Response, SimServer
 from syncops.store.categories import Category
 
-from tests.amazon_helpers import SECRET, connector, deliveries, make_app, pull_all, run, stock
+from tests.amazon_helpers import SECRET, deliveries, make_app, pull_all, run, stock
 
 
 @pytest.fixture

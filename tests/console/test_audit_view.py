@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from syncops.console.screens.audit import AuditScreen
-from syncops.services import actions, audit
+from syncops.services import audit
 from syncops.store.tables import Record
 
 from .conftest import run, screen_lines, screen_text, settle
-from .fixture_store import ACME, BELLA, TECH
+from .fixture_store import ACME, TECH
 
 R = Record.__table__
 

@@ -11,7 +11,7 @@ from syncops.store import lifecycle
 from syncops.store.lifecycle import NewRecord
 from syncops.store.tables import Record
 
-from .conftest import run, settle, text_of
+from .conftest import run, settle
 
 R = Record.__table__
 

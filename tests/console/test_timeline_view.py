@@ -11,7 +11,7 @@ from syncops.services.timeline import entity_timeline
 from syncops.store.tables import Record
 
 from .conftest import run, screen_text, settle, text_of
-from .fixture_store import ACME, BELLA
+from .fixture_store import ACME
 
 R = Record.__table__
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from syncops.console.screens.digest import DigestScreen
 from syncops.console.screens.triage import TriageScreen
-from syncops.store.queries import get_record
 
 from .conftest import run, screen_text, settle
 from .fixture_store import ACME, BELLA
-from .test_actions import audit, ids_where, type_text
+from .test_actions import audit, type_text
 
 
 def test_triage_opens_the_worst_tenants_biggest_group_and_moves_on(store, make_app) -> None:
@@ -23,7 +20,7 @@ def test_triage_opens_the_worst_tenants_biggest_group_and_moves_on(store, make_a
             assert isinstance(app.screen, TriageScreen)
             text = screen_text(app)
             # bella: 25 auth failures (24 failed + 1 quarantined) outweigh acme's handful.
-            assert f"group 1 of" in text and BELLA in text and "[auth] 25 record(s)" in text
+            assert "group 1 of" in text and BELLA in text and "[auth] 25 record(s)" in text
             assert "endpoint web" in text and "credentials" in text
             await pilot.press("n")
             await settle(pilot)
