@@ -91,7 +91,7 @@ class AmazonConnector:
         if not token_url:
             host = urlsplit(self.base_url).hostname or ""
             token_url = f"{self.base_url}/auth/o2/token" if host in ("127.0.0.1", "localhost", "::1") else LWA_URL
-        self.tokens = LwaTokens(self._client, str(token_url), self.options.get("client_id"), secret, clock)
+        self.tokens = LwaTokens(self._client, str(token_url), self.options.get("client_id"), secret, clock=clock)
         self.buckets = Buckets(clock, sleep, self.ceiling)
         self._last = CallInfo()
 
@@ -130,7 +130,7 @@ class AmazonConnector:
         return resp
 
     def _excerpt(self, text: str) -> str:
-        return self.tokens._scrub(text)[:EXCERPT]
+        return self.tokens.scrub(text)[:EXCERPT]
 
     def _classify(self, resp: httpx.Response, what: str, op: str) -> DeliveryError:
         status = resp.status_code

@@ -14,18 +14,12 @@ Token values never appear in messages or excerpts.
 from __future__ import annotations
 
 import json
-import time
-from typing import Callable
 
-import httpx
-
-from syncops.connectors import signals
 from syncops.connectors.errors import DeliveryError
+from syncops.connectors.oauth import TokenCache
 from syncops.store.categories import Category
 
 LWA_URL = "https://api.amazon.com/auth/o2/token"
-SKEW = 60.0  # refresh this many seconds before the token's stated expiry
-EXCERPT = 300
 
 
 def parse_secret(secret: str) -> tuple[str, str | None]:
@@ -46,72 +40,27 @@ def parse_secret(secret: str) -> tuple[str, str | None]:
     return text, None
 
 
-class LwaTokens:
-    def __init__(self, client: httpx.AsyncClient, token_url: str, client_id: str | None, secret: str,
-                 clock: Callable[[], float] = time.time) -> None:
-        self._client = client
-        self.token_url = token_url
-        self.client_id = client_id
-        self._secret = secret
-        self.clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self.exchanges = 0  # how many times a refresh token was exchanged (tests, status)
+class LwaTokens(TokenCache):
+    vendor = "Login with Amazon"
 
-    def _scrub(self, text: str) -> str:
-        values = [self._secret, self._token or ""]
+    def secrets(self) -> list[str]:
+        values = super().secrets()
         try:
             values += [v or "" for v in parse_secret(self._secret)]
         except DeliveryError:
             pass
-        for value in values:
-            if len(value) >= 6:  # shorter "secrets" are test dummies; replacing them mangles the text
-                text = text.replace(value, "***")
-        return text[:EXCERPT]
+        return values
 
-    def invalidate(self) -> None:
-        self._token = None
-        self._expires_at = 0.0
-
-    async def access_token(self) -> str:
-        if self._token and self.clock() < self._expires_at:
-            return self._token
-        return await self._exchange()
-
-    async def _exchange(self) -> str:
+    def form(self) -> dict[str, str]:
         refresh, client_secret = parse_secret(self._secret)
         if not self.client_id:
             raise DeliveryError(Category.AUTH, "the Amazon endpoint needs options.client_id (the LWA app's client id)")
         form = {"grant_type": "refresh_token", "refresh_token": refresh, "client_id": self.client_id}
         if client_secret:
             form["client_secret"] = client_secret
-        try:
-            resp = await self._client.post(self.token_url, data=form, headers={"Accept": "application/json"})
-        except httpx.HTTPError as exc:
-            raise signals.transport_failure(exc, "Login with Amazon token endpoint") from None
-        body = signals.json_body(resp)
-        excerpt = self._scrub(resp.text)
-        if resp.status_code >= 400:
-            code = body.get("error") if isinstance(body, dict) else None
-            desc = body.get("error_description") if isinstance(body, dict) else None
-            detail = f"{code}: {desc}" if code else f"HTTP {resp.status_code}"
-            if resp.status_code == 429:
-                wait = signals.retry_after(resp.headers.get("Retry-After"))
-                raise DeliveryError(Category.RATE_LIMIT, f"Login with Amazon throttled the token exchange{wait.describe()}",
-                                    status=429, retry_after=wait.seconds, response_excerpt=excerpt)
-            if resp.status_code >= 500:
-                raise DeliveryError(Category.UNAVAILABLE, f"Login with Amazon failed with HTTP {resp.status_code}",
-                                    status=resp.status_code, response_excerpt=excerpt)
-            hint = (" (is the client secret stored? the secret must be JSON with refresh_token and client_secret)"
-                    if code == "invalid_client" else "")
-            raise DeliveryError(Category.AUTH, f"Login with Amazon refused the refresh token: {self._scrub(detail)}{hint}",
-                                status=resp.status_code, response_excerpt=excerpt, vendor_code=code)
-        token = body.get("access_token") if isinstance(body, dict) else None
-        expires = signals.number(body.get("expires_in"), minimum=1, maximum=86400) if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token or expires is None:
-            raise signals.malformed("Login with Amazon", "token answer lacks access_token or a usable expires_in",
-                                    status=resp.status_code, excerpt=excerpt)
-        self._token = token
-        self._expires_at = self.clock() + max(1.0, expires - SKEW)
-        self.exchanges += 1
-        return token
+        return form
+
+    def refused(self, code: str | None, detail: str) -> str:
+        hint = (" (is the client secret stored? the secret must be JSON with refresh_token and client_secret)"
+                if code == "invalid_client" else "")
+        return f"Login with Amazon refused the refresh token: {detail}{hint}"
