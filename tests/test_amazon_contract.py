@@ -1,11 +1,10 @@
 """The Amazon connector's requests (and the simulator's answers) checked against the published
-Selling Partner API models, when they are present (SYNCOPS_AMAZON_SPECS, default
-/work/shared/specs/amazon-sp-api)."""
+Selling Partner API models from the shared/ folder beside the checkout (or SYNCOPS_AMAZON_SPECS);
+see tests/specs.py for when a missing folder skips and when it fails."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,16 @@ from syncops.connectors.amazon_rates import USAGE_PLANS
 from syncops.simulator.http import Request, Response, SimServer
 
 from tests.amazon_helpers import deliveries, make_app, pull_all, run, stock
+from tests.specs import spec_path
 
-SPECS = Path(os.environ.get("SYNCOPS_AMAZON_SPECS", "/work/shared/specs/amazon-sp-api"))
+SPECS = Path()  # set by the fixture below: the official models, found by tests.specs
 MODELS = {"orders": "orders-api-model/ordersV0.json", "listings": "listings-items-api-model/listingsItems_2021-08-01.json",
           "fba": "fba-inventory-api-model/fbaInventory.json", "sellers": "sellers-api-model/sellers.json"}
 
-pytestmark = pytest.mark.skipif(not (SPECS / "models").is_dir(),
-                                reason=f"SP-API models not found at {SPECS}/models (set SYNCOPS_AMAZON_SPECS)")
+@pytest.fixture(autouse=True, scope="module")
+def _specs() -> None:
+    global SPECS
+    SPECS = spec_path("amazon-sp-api", env="SYNCOPS_AMAZON_SPECS")
 
 
 def _models() -> dict[str, dict[str, Any]]:

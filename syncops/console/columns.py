@@ -9,7 +9,7 @@ screens rebuild their columns when a resize changes that set.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 CELL_PADDING = 1  # DataTable's default: one space either side of a cell
 
@@ -45,3 +45,12 @@ def fit(columns: Sequence[Col], width: int, *, scrollbar: int = 2) -> list[tuple
 def dropped(columns: Sequence[Col], shown: Sequence[tuple[Col, int]]) -> list[str]:
     keys = {c.key for c, _w in shown}
     return [c.label for c in columns if c.key not in keys]
+
+
+def lay_out(table: Any, columns: Sequence[Col], width: int) -> list[tuple[Col, int]]:
+    """Replace `table`'s columns with those of `columns` that fit `width`; returns what was shown."""
+    shown = fit(columns, width)
+    table.clear(columns=True)
+    for col, w in shown:
+        table.add_column(col.label, key=col.key, width=w)
+    return shown

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from syncops.console import query_language as ql
-from syncops.console.columns import Col, dropped, fit
+from syncops.console.columns import Col, dropped, fit, lay_out
 from syncops.console.formatting import ago, clip
 from syncops.console.live_table import anchor, restore, tick_ages
 from syncops.console.pii import mask_source
@@ -130,11 +130,7 @@ class AuditScreen(ConsoleScreen):
             self._rebuild(keep=True)
 
     def _set_columns(self, width: int) -> None:
-        self.columns = fit(COLUMNS, width)
-        table = self.query_one("#audit-log", DataTable)
-        table.clear(columns=True)
-        for col, w in self.columns:
-            table.add_column(col.label, key=col.key, width=w)
+        self.columns = lay_out(self.query_one("#audit-log", DataTable), COLUMNS, width)
         self._when = {}
 
     def configure(self, **kwargs: Any) -> None:

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from syncops.console.columns import Col, dropped, fit
+from syncops.console.columns import Col, dropped, fit, lay_out
 from syncops.console.formatting import ago, clip, duration, seconds, short_duration, sla_grade, sparkline, until
 from syncops.console.screens.base import ConsoleScreen
 from syncops.services.health import CRITICAL, OK, WARNING, FlowHealth, Health
@@ -130,11 +130,7 @@ class DashboardScreen(ConsoleScreen):
         self._set_columns(self.app.size.width)
 
     def _set_columns(self, width: int) -> None:
-        self.columns = fit(COLUMNS, width)
-        table = self.query_one("#flows", DataTable)
-        table.clear(columns=True)
-        for col, w in self.columns:
-            table.add_column(col.label, key=col.key, width=w)
+        self.columns = lay_out(self.query_one("#flows", DataTable), COLUMNS, width)
         self._shown = {}
 
     def on_resize(self, event: events.Resize) -> None:

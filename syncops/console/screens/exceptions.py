@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from syncops.console import query_language as ql
-from syncops.console.columns import Col, fit
+from syncops.console.columns import Col, fit, lay_out
 from syncops.console.formatting import ago, clip
 from syncops.console.live_table import anchor, restore, same_rows, tick_ages
 from syncops.console.screens.base import ConsoleScreen
@@ -133,11 +133,7 @@ class ExceptionsScreen(ConsoleScreen):
         self.reload()
 
     def _set_columns(self, width: int) -> None:
-        self.columns = fit(COLUMNS, width)
-        table = self.query_one("#records", DataTable)
-        table.clear(columns=True)
-        for col, w in self.columns:
-            table.add_column(col.label, key=col.key, width=w)
+        self.columns = lay_out(self.query_one("#records", DataTable), COLUMNS, width)
 
     def on_resize(self, event: events.Resize) -> None:
         if fit(COLUMNS, event.size.width) != self.columns:

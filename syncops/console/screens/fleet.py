@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from syncops.console.columns import Col, dropped, fit
+from syncops.console.columns import Col, dropped, fit, lay_out
 from syncops.console.formatting import clip, duration
 from syncops.console.screens.base import ConsoleScreen
 from syncops.services.fleet import Fleet, TenantRollup
@@ -65,11 +65,7 @@ class FleetScreen(ConsoleScreen):
         self._set_columns(self.app.size.width)
 
     def _set_columns(self, width: int) -> None:
-        self.columns = fit(COLUMNS, width)
-        table = self.query_one("#tenants", DataTable)
-        table.clear(columns=True)
-        for col, w in self.columns:
-            table.add_column(col.label, key=col.key, width=w)
+        self.columns = lay_out(self.query_one("#tenants", DataTable), COLUMNS, width)
         self._shown = {}
 
     def on_resize(self, event: events.Resize) -> None:

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from syncops.console.backend import FlowRow
-from syncops.console.columns import Col, dropped, fit
+from syncops.console.columns import Col, dropped, fit, lay_out
 from syncops.console.formatting import ago, clip, until
 from syncops.console.screens.base import ConsoleScreen
 from syncops.console.widgets.modals import ConfirmModal, ReasonModal
@@ -68,11 +68,7 @@ class FlowsScreen(ConsoleScreen):
         self.reload()
 
     def _set_columns(self, width: int) -> None:
-        self.columns = fit(COLUMNS, width)
-        table = self.query_one("#flow-table", DataTable)
-        table.clear(columns=True)
-        for col, w in self.columns:
-            table.add_column(col.label, key=col.key, width=w)
+        self.columns = lay_out(self.query_one("#flow-table", DataTable), COLUMNS, width)
         hidden = dropped(COLUMNS, self.columns)
         self.query_one("#flows-title", Static).update(
             "Flows" + (f"   ({', '.join(hidden)}: in the line below)" if hidden else ""))

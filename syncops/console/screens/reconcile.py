@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from syncops.console.backend import ReconRow
-from syncops.console.columns import Col, dropped, fit
+from syncops.console.columns import Col, dropped, fit, lay_out
 from syncops.console.formatting import ago, clip
 from syncops.console.screens.base import ConsoleScreen
 
@@ -77,11 +77,7 @@ class ReconcileScreen(ConsoleScreen):
         self._set_columns(self.app.size.width)
 
     def _set_columns(self, width: int) -> None:
-        self.columns = fit(COLUMNS, width)
-        table = self.query_one("#runs", DataTable)
-        table.clear(columns=True)
-        for col, w in self.columns:
-            table.add_column(col.label, key=col.key, width=w)
+        self.columns = lay_out(self.query_one("#runs", DataTable), COLUMNS, width)
         self._shown = None
 
     def on_resize(self, event: events.Resize) -> None:
