@@ -124,6 +124,16 @@ def test_postings_that_leave_lastmodified_alone_come_back_on_the_rescan(app, ser
         [("CAP-BLK", 17)]
 
 
+def test_reconciliation_reads_current_inventory_postings_included(app, server, clock):
+    """read_levels answers what BC holds now, postings that left lastModifiedDateTime alone too;
+    other locations and unknown items are absent, a negative figure reads as 0 available."""
+    app.post_inventory("CAP-BLK", -3)
+    app.set_item("SOCKS-3", inventory=-2)
+    levels = run(lambda c: c.read_levels({("CAP-BLK", "bc"), ("SOCKS-3", "bc"), ("NOPE", "bc"),
+                                          ("MUG-WHITE", "elsewhere")}), server, clock)
+    assert levels == {("CAP-BLK", "bc"): 17, ("SOCKS-3", "bc"): 0}
+
+
 # ---------------------------------------------------------------- orders
 
 

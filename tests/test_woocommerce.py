@@ -388,3 +388,14 @@ def test_engine_reads_woo_orders_and_writes_stock(tmp_path):
     finally:
         world.stop()
         store.close()
+
+
+def test_reconciliation_reads_the_managed_stock_of_products_and_variations(app, server, clock):
+    """read_levels walks the catalog afresh (a stock edit in the shop admin shows at once); SKUs
+    whose stock WooCommerce does not manage, and other locations than the store's, are absent."""
+    async def go(conn):
+        await conn.push("inventory", deliveries([stock("MUG-WHITE", 4), stock("TSHIRT-GREEN-M", 9)]))
+        next(v for v in app.variations.values() if v["sku"] == "TSHIRT-GREEN-M")["stock_quantity"] = 7
+        return await conn.read_levels({("MUG-WHITE", "web"), ("TSHIRT-GREEN-M", "web"), ("TSHIRT-GREEN-S", "web"),
+                                       ("MUG-WHITE", "store-2")})
+    assert run(go, server, clock, stock_location="web") == {("MUG-WHITE", "web"): 4, ("TSHIRT-GREEN-M", "web"): 7}

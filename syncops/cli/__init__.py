@@ -11,6 +11,7 @@ import sys
 from typing import Callable, Sequence
 
 from syncops import __version__
+from syncops.demo import DEMOS
 
 EPILOG = """\
 With no command, syncops opens the console for the configured store.
@@ -248,17 +249,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--read-only", action="store_true", help="hide every action")
     p.add_argument("--theme", help="theme name or file")
     p = _cmd(sub, "demo", "the console on a fresh store with the embedded engine and the retail simulator",
-             "engine:demo", description="Run the demo: simulated Square POS, Shopify storefront and Odoo ERP on\n"
-             "127.0.0.1, the engine syncing between them, and the console on top. The store is a fresh\n"
-             "SQLite file whose path is printed, so `syncops status --store URL` works on it afterwards.")
+             "engine:demo", description="Run the demo: simulated vendors on 127.0.0.1, the engine syncing between\n"
+             "them, and the console on top. The store is a fresh SQLite file whose path is printed, so\n"
+             "`syncops status --store URL` works on it afterwards. Two retailers:\n"
+             "  retail       Square POS, Shopify storefront and Odoo ERP, two tenants (the default)\n"
+             "  marketplace  Amazon, a WooCommerce shop and Business Central ERP")
+    p.add_argument("which", nargs="?", choices=DEMOS, default=None, metavar="{" + ",".join(DEMOS) + "}",
+                   help="which demo retailer (default retail; --config runs your own simulated config)")
     p.add_argument("--headless", action="store_true", help="no console: run for --seconds and print a summary")
     p.add_argument("--seconds", type=float, default=20.0, help="headless run length (default 20)")
     p.add_argument("--profile", default="demo", help="simulator activity profile: demo (faults) or calm")
     p.add_argument("--read-only", action="store_true", help="console: hide every action")
     p.add_argument("--theme", help="console: theme name or file")
     _json(p)
-    p = _cmd(sub, "simulate", "serve the retail simulator (Square, Shopify, Odoo) on 127.0.0.1 until Ctrl-C",
+    p = _cmd(sub, "simulate", "serve the retail simulator (the demo's vendors) on 127.0.0.1 until Ctrl-C",
              "engine:simulate")
+    p.add_argument("which", nargs="?", choices=DEMOS, default=None, metavar="{" + ",".join(DEMOS) + "}",
+                   help="which demo retailer's vendors (default retail; --config for your own)")
     p.add_argument("--profile", default="demo", help="activity profile: demo (faults) or calm")
     p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
     p.add_argument("--events", type=int, default=None, help="stop after this many activity events")

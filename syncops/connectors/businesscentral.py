@@ -304,6 +304,11 @@ class BusinessCentralConnector:
                                                                      "inventory", "lastModifiedDateTime")},
                             changed_at=changed)
 
+    async def read_levels(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+        from syncops.connectors.businesscentral_levels import read_levels  # reconciliation only
+
+        return await read_levels(self, pairs)
+
     async def push(self, entity: str, deliveries: list[Delivery]) -> list[ItemResult]:
         if entity not in self.push_entities:
             raise DeliveryError(Category.VALIDATION, f"Business Central cannot receive {entity}")

@@ -147,6 +147,7 @@ class WooCommerceConnector:
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=15.0, limits=httpx.Limits(max_keepalive_connections=8))
         self._catalog: dict[str, tuple[int, int | None]] = {}  # sku -> (product id, variation id | None)
+        self._stock: dict[str, int | None] = {}  # sku -> managed stock at the last catalog read
         self._catalog_read_at: float | None = None
         self._last = CallInfo()
 
@@ -403,26 +404,47 @@ class WooCommerceConnector:
     # ------------------------------------------------------------------ push
 
     async def _read_catalog(self) -> None:
+        """Products and variations by SKU; their managed stock is kept too (reconciliation reads it)."""
         catalog: dict[str, tuple[int, int | None]] = {}
+        stock: dict[str, int | None] = {}
+
+        def keep(row: dict[str, Any], ids: tuple[int, int | None]) -> None:
+            catalog[str(row["sku"])] = ids
+            qty = row.get("stock_quantity")
+            managed = row.get("manage_stock") is True and type(qty) is int
+            stock[str(row["sku"])] = qty if managed else None
+
         page = 1
         while True:
             rows, resp = await self._list("products", {"page": page, "per_page": MAX_PER_PAGE})
             for p in rows:
                 if p.get("sku"):
-                    catalog[str(p["sku"])] = (int(p["id"]), None)
+                    keep(p, (int(p["id"]), None))
                 if p.get("type") == "variable":
                     vpage = 1
                     while True:
                         vrows, vresp = await self._list(f"products/{int(p['id'])}/variations",
                                                         {"page": vpage, "per_page": MAX_PER_PAGE})
-                        catalog.update({str(v["sku"]): (int(p["id"]), int(v["id"])) for v in vrows if v.get("sku")})
+                        for v in vrows:
+                            if v.get("sku"):
+                                keep(v, (int(p["id"]), int(v["id"])))
                         if vpage >= (self._total_pages(vresp) or 1) or not vrows:
                             break
                         vpage += 1
             if page >= (self._total_pages(resp) or 1) or not rows:
                 break
             page += 1
-        self._catalog, self._catalog_read_at = catalog, self.clock()
+        self._catalog, self._stock, self._catalog_read_at = catalog, stock, self.clock()
+
+    async def read_levels(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+        """Current managed stock for reconciliation: one fresh catalog walk. The store is one
+        location (options.stock_location, when set); SKUs without managed stock are absent."""
+        location = self.options.get("stock_location")
+        wanted = {(sku, loc) for sku, loc in pairs if not location or loc == location}
+        if not wanted:
+            return {}
+        await self._read_catalog()
+        return {(sku, loc): self._stock[sku] for sku, loc in wanted if self._stock.get(sku) is not None}
 
     async def _resolve(self, skus: set[str]) -> dict[str, tuple[int, int | None]]:
         """SKU -> (product id, variation id); the catalog is re-read when stale, or when a SKU is

@@ -117,8 +117,32 @@ async def _run(config: Any, seconds: float, store_url: str, profile: str, seed: 
         store.close()
 
 
+SETTLE_SECONDS = 6.0  # how long the end of a demo waits for stock updates still on their way
+
+
+async def _settle_stock(engine: Any, config: Any) -> None:
+    """Poll the inventory flows once more and let what they stored be delivered: a level still on
+    its way is not checked by reconciliation, and a demo should end with the systems compared."""
+    from syncops.store import queries
+    from syncops.store.drift import IN_TRANSIT
+    from syncops.store.filters import RecordFilter
+
+    flows = [(t, f.name) for t, tenant in config.tenants.items() for f in tenant.flows.values()
+             if f.entity == "inventory" and getattr(f, "enabled", True)]
+    for tname, fname in flows:
+        await engine.run_poll(tname, fname)
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        moving = sum([await asyncio.to_thread(queries.count_records, engine.store,
+                                              RecordFilter(tenant=t, flow=f, states=IN_TRANSIT)) for t, f in flows])
+        if not moving:
+            return
+        await asyncio.sleep(0.2)
+
+
 async def _reconcile(engine: Any, config: Any) -> None:
     """End the run with one reconciliation per tenant, so the summary says whether the systems agree."""
+    await _settle_stock(engine, config)
     for tname in config.tenants:
         try:
             await asyncio.wait_for(engine.run_reconcile(tname), timeout=15)
@@ -229,9 +253,14 @@ def money_trail(world: Any) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for key, state in world.state().items():
+        tenant = key.split("/", 1)[0]
+        if "salesOrders" in state:  # Business Central: open orders, posted invoices, credit memos
+            out[tenant] = {"sales_orders_open": len(state["salesOrders"]),
+                           "sales_invoices": len(state["salesInvoices"]),
+                           "credit_memos": len(state["salesCreditMemos"])}
+            continue
         if "journal_entries" not in state:
             continue  # not an ERP
-        tenant = key.split("/", 1)[0]
         out[tenant] = {
             "orders_by_state": dict(Counter(o["state"] for o in state["orders"])),
             "credit_notes_posted": sum(1 for c in state["credit_notes"] if c["state"] == "posted"),
@@ -264,6 +293,10 @@ def render(s: dict[str, Any]) -> str:
         lines.append(f"  {name:<{width}}  {f['delivered']:>9}  {f['failed']:>6}  {f['retry_wait']:>5}  "
                      f"{secs(f['p50_latency_s']):>7}  {secs(f['p95_latency_s']):>7}")
     for tenant, erp in s.get("erp", {}).items():
+        if "sales_orders_open" in erp:
+            lines += ["", f"{tenant} ERP (Business Central): sales orders {erp['sales_orders_open']}; "
+                          f"invoices {erp['sales_invoices']}; credit memos {erp['credit_memos']}"]
+            continue
         states = ", ".join(f"{k} {v}" for k, v in sorted(erp["orders_by_state"].items())) or "none"
         lines += ["", f"{tenant} ERP: orders by state: {states}; credit notes posted {erp['credit_notes_posted']}; "
                       f"payments posted {erp['payments_posted']}; payouts posted {erp['payouts_posted']}; "
@@ -334,7 +367,9 @@ async def _serve(world: Any, seconds: float | None, events: int | None = None) -
 # ---------------------------------------------------------------------- CLI entry points
 
 def _config_arg(args: argparse.Namespace) -> Any:
-    return getattr(args, "config", None) or None
+    from syncops.demo import demo_config_arg
+
+    return demo_config_arg(args)
 
 
 def main_demo_headless(args: argparse.Namespace) -> int:

@@ -55,7 +55,13 @@ def main_demo_console(args: argparse.Namespace) -> int:
     from syncops.engine.runtime import Engine
     from syncops.simulator.world import World
 
-    args.config = getattr(args, "config", None) or str(sample_path("demo.yaml"))
+    from syncops.cli.errors import CliError
+    from syncops.demo import demo_config_arg
+
+    try:
+        args.config = demo_config_arg(args) or str(sample_path("demo.yaml"))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     args.store = getattr(args, "store", None) or fresh_store_url()
     args.attach = False
     log, log_path = engine_log(args.store)

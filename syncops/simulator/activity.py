@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from syncops.simulator.world import World
 
-EVENTS = ("sale", "return", "restock", "web_order", "price_change", "recount", "order_edit", "web_refund")
+EVENTS = ("sale", "return", "restock", "web_order", "price_change", "recount", "order_edit", "web_refund",
+          "stock_move")
 
 
 @dataclass(frozen=True)
 class Outage:
-    kind: str  # vendor kind whose apps go down: square, shopify, odoo, bigcommerce
+    kind: str  # vendor kind whose apps go down: square, shopify, odoo, businesscentral, ...
     start: float  # seconds after World.start()
     end: float
     mode: str = "503"  # "503" (vendor error page), "reset" (dropped connections), "refused" (port closed)
@@ -50,7 +51,7 @@ class Profile:
 
 
 _WEIGHTS = {"sale": 0.42, "return": 0.07, "restock": 0.10, "web_order": 0.22, "price_change": 0.08,
-            "order_edit": 0.04, "web_refund": 0.06}
+            "order_edit": 0.04, "web_refund": 0.06, "stock_move": 0.25}
 
 PROFILES: dict[str, Profile] = {
     # A few events per second with every kind of trouble: deliveries plus mapping, validation,
@@ -63,9 +64,14 @@ PROFILES: dict[str, Profile] = {
             "shopify": {"rate_limit_burst": 0.01, "burst_seconds": 1.0, "slow_rate": 0.02, "slow_seconds": 0.3},
             "odoo": {"rate_limit_burst": 0.01, "burst_seconds": 1.0, "slow_rate": 0.03, "slow_seconds": 0.4},
             "bigcommerce": {"rate_limit_burst": 0.01, "burst_seconds": 1.0},
+            # The marketplace demo (demo-marketplace.yaml): throttling on every channel, and BC
+            # order lines now and then edited by someone in BC (a conflict for the next update).
+            "amazon": {"rate_limit_burst": 0.01, "burst_seconds": 1.0, "slow_rate": 0.02, "slow_seconds": 0.3},
+            "woocommerce": {"rate_limit_burst": 0.01, "burst_seconds": 1.0},
+            "businesscentral": {"rate_limit_burst": 0.01, "burst_seconds": 1.0, "stale_cas": 0.05},
         },
         # The ERP goes down for maintenance across the 10-second order polls.
-        outages=(Outage("odoo", 8.0, 12.5),),
+        outages=(Outage("odoo", 8.0, 12.5), Outage("businesscentral", 8.0, 12.5)),
         recount_after=3.0, recount_every=6.0, max_recounts=3,
     ),
     # Steady traffic, no faults: what a healthy day looks like.
@@ -104,7 +110,7 @@ class Activity:
         self.counts: Counter = Counter()
         self.recounts = 0
         self._sales: dict[str, list[tuple[Any, str, list[tuple[str, int]]]]] = {}  # tenant -> recent POS sales
-        self._web_orders: dict[str, list[str]] = {}
+        self._web_orders: dict[str, list[Any]] = {}  # Shopify gids, WooCommerce order ids
 
     # ------------------------------------------------------------------ driving
 
@@ -218,14 +224,20 @@ class Activity:
         if kind in ("sale", "restock", "return"):
             return bool(w.apps_of(tenant, "square"))
         if kind == "web_order":
-            return bool(w.apps_of(tenant, "shopify") or w.apps_of(tenant, "bigcommerce") or w.apps_of(tenant, "amazon"))
+            return bool(self._web_shops(tenant))
         if kind in ("order_edit", "web_refund"):
             return bool(self._web_orders.get(tenant))
         if kind == "price_change":
             return bool(w.apps_of(tenant, "odoo"))
         if kind == "recount":
             return bool(w.synced_levels(tenant))
+        if kind == "stock_move":
+            return bool(w.apps_of(tenant, "businesscentral"))
         return False
+
+    def _web_shops(self, tenant: str) -> list[Any]:
+        return [app for kind in ("shopify", "bigcommerce", "amazon", "woocommerce")
+                for app in self.world.apps_of(tenant, kind)]
 
     def _pos(self, tenant: str) -> Any:
         return self.rng.choice(self.world.apps_of(tenant, "square"))
@@ -269,14 +281,12 @@ class Activity:
         return True
 
     def _web_order(self, tenant: str) -> bool:
-        apps = (self.world.apps_of(tenant, "shopify") + self.world.apps_of(tenant, "bigcommerce")
-                + self.world.apps_of(tenant, "amazon"))
-        app = self.rng.choice(apps)
+        app = self.rng.choice(self._web_shops(tenant))
         skus = self.world.catalog(tenant, app)
         picked = self.rng.sample(skus, min(len(skus), self.rng.randint(1, 2)))
         lines = [(sku, 1) for sku in picked]
-        if app.name == "shopify":
-            gid = app.place_web_order(lines)
+        if app.name in ("shopify", "woocommerce"):
+            gid = app.place_web_order(lines) if app.name == "shopify" else app.place_order(lines)
             orders = self._web_orders.setdefault(tenant, [])
             orders.append(gid)
             del orders[:-30]
@@ -298,6 +308,11 @@ class Activity:
                 except (KeyError, ValueError):
                     return False
                 return True
+        for app in self.world.apps_of(tenant, "woocommerce"):
+            if gid in app.orders and not app.refunds.get(gid):  # one refund per shop order
+                sku = self.rng.choice([li["sku"] for li in app.orders[gid]["line_items"]])
+                app.refund(gid, [(sku, 1)], reason="Customer return")
+                return True
         return False
 
     def _order_edit(self, tenant: str) -> bool:
@@ -310,6 +325,10 @@ class Activity:
             if gid in app.orders:
                 app.touch_order(gid)
                 return True
+        for app in self.world.apps_of(tenant, "woocommerce"):
+            if gid in app.orders and app.orders[gid]["status"] == "processing":
+                app.update_order(gid, status="completed")  # shipped: the shop sends the order again
+                return True
         return False
 
     def _price_change(self, tenant: str) -> bool:
@@ -318,6 +337,20 @@ class Activity:
         base = self.world.price(sku)
         factor = Decimal(self.rng.choice(("0.90", "0.95", "1.00", "1.05", "1.10")))
         app.change_price(sku, (base * factor).quantize(Decimal("0.01")))
+        return True
+
+    def _stock_move(self, tenant: str) -> bool:
+        """The warehouse posts to Business Central's item journal: goods received, or shipped to
+        the marketplace's warehouse. Some are item card edits (lastModifiedDateTime moves), most
+        are postings only a full re-read sees (the connector's rescan)."""
+        app = self.rng.choice(self.world.apps_of(tenant, "businesscentral"))
+        sku = self.rng.choice(self.world.catalog(tenant, app))
+        held = app.items[sku]["inventory"]
+        delta = self.rng.choice((-3, -2, -1, -1, 4, 6)) if held > 6 else 6 + self.rng.randrange(12)
+        if self.rng.random() < 0.4:
+            app.set_item(sku, inventory=held + delta)
+        else:
+            app.post_inventory(sku, delta)
         return True
 
     def _recount(self, tenant: str) -> bool:

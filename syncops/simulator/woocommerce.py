@@ -117,6 +117,21 @@ class WooCommerceApp:
                                         "stock_quantity": None, "stock_status": "instock"}
             return pid
 
+    def state(self) -> dict[str, Any]:
+        """What the shop holds, for /_sim/state and end-state checks: managed stock per SKU (one
+        location, "web"), orders and refunds."""
+        with self._lock:
+            return {"vendor": self.name,
+                    "levels": [{"sku": i["sku"], "location": "web", "quantity": i["stock_quantity"]}
+                               for i in (*self.products.values(), *self.variations.values())
+                               if i["manage_stock"] and i["sku"]],
+                    "orders": [{"id": o["id"], "state": o["status"],
+                                "lines": [{"sku": li["sku"], "quantity": li["quantity"]} for li in o["line_items"]]}
+                               for o in self.orders.values()],
+                    "refunds": [{"order_id": oid, "id": r["id"], "amount": r["amount"]}
+                                for oid, rs in self.refunds.items() for r in rs],
+                    "payouts": []}
+
     def _by_sku(self, sku: str) -> dict[str, Any] | None:
         for item in (*self.products.values(), *self.variations.values()):
             if item["sku"] == sku:
