@@ -64,7 +64,7 @@ class Endpoint:
 
 
 # Vendors that sign their webhooks in a way syncops verifies (syncops/intake/verify.py).
-WEBHOOK_KINDS = ("square", "shopify", "bigcommerce")
+WEBHOOK_KINDS = ("square", "shopify", "bigcommerce", "woocommerce")
 WEBHOOK_LISTEN = "127.0.0.1:8787"
 BIGCOMMERCE_HOOK_HEADER = "X-Syncops-Hook-Secret"
 

@@ -7,6 +7,8 @@ poll makes one record:
 - Shopify `orders/*` carries a REST order, not the GraphQL node the poll reads: the order is read
   by id through the connector.
 - BigCommerce `store/order/*` carries only the order id: read through the connector.
+- WooCommerce `order.created|updated|restored` carries the order, but it is read again by id
+  through the connector (the REST resource is what the poll converts; a body is only a hint).
 Events no flow uses come back as (None, []).
 """
 
@@ -20,6 +22,7 @@ from syncops.intake.verify import MALFORMED, Refused, Verified
 SHOPIFY_ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "orders/paid", "orders/edited",
                         "orders/fulfilled")
 SQUARE_INVENTORY = "inventory.count.updated"
+WOOCOMMERCE_ORDER_TOPICS = ("order.created", "order.updated", "order.restored")
 
 
 def entity_of(kind: str, topic: str) -> str | None:
@@ -29,6 +32,8 @@ def entity_of(kind: str, topic: str) -> str | None:
     if kind == "shopify" and topic in SHOPIFY_ORDER_TOPICS:
         return "order"
     if kind == "bigcommerce" and topic.startswith("store/order/") and topic != "store/order/archived":
+        return "order"
+    if kind == "woocommerce" and topic in WOOCOMMERCE_ORDER_TOPICS:
         return "order"
     return None
 
@@ -52,6 +57,12 @@ async def changes_for(kind: str, connector: Any, event: Verified) -> list[Source
         order_id = data.get("id")
         if not isinstance(order_id, int) or isinstance(order_id, bool):
             raise Refused(MALFORMED, f"{event.topic} without data.id")
+        change = await connector.fetch_order(order_id)
+        return [change] if change is not None else []
+    if kind == "woocommerce":
+        order_id = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id <= 0:
+            raise Refused(MALFORMED, f"{event.topic} without a numeric order id")
         change = await connector.fetch_order(order_id)
         return [change] if change is not None else []
     return []

@@ -85,6 +85,9 @@ class Receiver:
         return self.refuse(hook, verify.OVERSIZED, 413, f"over {self.max_body} bytes")
 
     async def receive(self, hook: Hook, raw: bytes, headers: dict[str, str]) -> Answer:
+        if hook.kind == "woocommerce" and verify.woocommerce_ping(raw, headers):
+            self.count(hook.tenant, hook.endpoint, "ping")
+            return Answer(200, {"ping": True})
         try:
             event = self._verify(hook, raw, headers)
             verify.check_fresh(event, self.clock(), self.tolerance)
@@ -106,6 +109,8 @@ class Receiver:
             return verify.shopify(raw, headers, hook.secret)
         if hook.kind == "square":
             return verify.square(raw, headers, hook.secret, hook.notification_url or "")
+        if hook.kind == "woocommerce":
+            return verify.woocommerce(raw, headers, hook.secret)
         return verify.bigcommerce(raw, headers, hook.secret, hook.header)
 
     async def _take_in(self, hook: Hook, event: verify.Verified) -> Answer:

@@ -19,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
@@ -109,6 +110,15 @@ def bigcommerce(raw: bytes, headers: Mapping[str, str], secret: str, header: str
     created = body.get("created_at")
     sent_at = float(created) if isinstance(created, (int, float)) and not isinstance(created, bool) else None
     return Verified(event_id=str(body["hash"]), topic=str(body["scope"]), sent_at=sent_at, body=body)
+
+
+_WC_PING = re.compile(rb"webhook_id=[0-9]{1,20}")
+
+
+def woocommerce_ping(raw: bytes, headers: Mapping[str, str]) -> bool:
+    """WooCommerce's test ping when a webhook is saved: an unsigned POST of `webhook_id=<id>`. The
+    shop refuses to create the webhook unless it gets a 200, and nothing is taken in from it."""
+    return "x-wc-webhook-signature" not in headers and _WC_PING.fullmatch(raw) is not None
 
 
 def woocommerce(raw: bytes, headers: Mapping[str, str], secret: str) -> Verified:

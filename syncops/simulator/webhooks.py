@@ -11,6 +11,7 @@ Signatures (see /work/shared/reference/vendor-apis.md):
   Shopify   X-Shopify-Hmac-Sha256 = base64 HMAC-SHA256(secret, body)
   Square    x-square-hmacsha256-signature = base64 HMAC-SHA256(key, notification URL + body)
   BigCommerce  a custom header on the subscription carrying a shared secret
+  WooCommerce  X-WC-Webhook-Signature = base64 HMAC-SHA256(secret, body); the body is the order
 """
 
 from __future__ import annotations
@@ -143,10 +144,19 @@ class WebhookSender:
                     "created_at": int(now), "store_id": "1001", "scope": event.topic, "data": event.data}
             raw = json.dumps(body, separators=(",", ":")).encode()
             headers[self.header] = secret
+        elif self.kind == "woocommerce":
+            raw = json.dumps(event.data, separators=(",", ":")).encode()
+            resource, _, action = event.topic.partition(".")
+            headers.update({
+                "X-WC-Webhook-Source": "https://shop.example.com/", "X-WC-Webhook-Topic": event.topic,
+                "X-WC-Webhook-Resource": resource, "X-WC-Webhook-Event": action,
+                "X-WC-Webhook-Signature": _b64hmac(secret, raw), "X-WC-Webhook-ID": "7",
+                "X-WC-Webhook-Delivery-ID": event.event_id})
         else:
             raise ValueError(f"no webhooks for {self.kind!r}")
         if unsigned:
-            for name in ("x-square-hmacsha256-signature", "X-Shopify-Hmac-Sha256", self.header):
+            for name in ("x-square-hmacsha256-signature", "X-Shopify-Hmac-Sha256", "X-WC-Webhook-Signature",
+                         self.header):
                 headers.pop(name, None)
         return raw, headers
 

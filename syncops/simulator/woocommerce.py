@@ -25,6 +25,7 @@ Simplifications: one tax rate; no fees or coupons; refunds are created through `
 from __future__ import annotations
 
 import base64
+import json
 import math
 import re
 import threading
@@ -82,6 +83,7 @@ class WooCommerceApp:
         self.orders: dict[int, dict[str, Any]] = {}
         self.refunds: dict[int, list[dict[str, Any]]] = {}
         self.requests: list[tuple[str, str]] = []
+        self.webhooks: Any = None  # a simulator.webhooks.WebhookSender: order.created|updated (the order)
         self._next_id = 10
         prices = skus if isinstance(skus, Mapping) else {sku: "10.00" for sku in skus}
         for sku, price in prices.items():
@@ -116,6 +118,10 @@ class WooCommerceApp:
                                         "regular_price": str(price), "manage_stock": False,
                                         "stock_quantity": None, "stock_status": "instock"}
             return pid
+
+    def _hook(self, topic: str, order_id: int) -> None:
+        if self.webhooks is not None:  # the order as GET /orders/<id> shows it, as WooCommerce sends
+            self.webhooks.emit(topic, json.loads(json.dumps(self.orders[order_id])))
 
     def state(self) -> dict[str, Any]:
         """What the shop holds, for /_sim/state and end-state checks: managed stock per SKU (one
@@ -183,6 +189,7 @@ class WooCommerceApp:
                                "rate_percent": float(self.tax_rate * 100)}],
                 "shipping_lines": [], "fee_lines": [], "coupon_lines": [], "refunds": [],
             }
+            self._hook("order.created", oid)
             return oid
 
     def update_order(self, order_id: int, *, status: str, now: float | None = None) -> None:
@@ -190,6 +197,7 @@ class WooCommerceApp:
             order = self.orders[order_id]
             order["status"] = status
             order["date_modified_gmt"] = _gmt(self.clock() if now is None else now)
+            self._hook("order.updated", order_id)
 
     def refund(self, order_id: int, lines: Iterable[tuple[str, int]], *, api_refund: bool = True,
                api_restock: bool = True, reason: str = "", now: float | None = None) -> int:
@@ -216,6 +224,7 @@ class WooCommerceApp:
             self.refunds.setdefault(order_id, []).append(refund)
             order["refunds"].append({"id": rid, "reason": reason, "total": str(-amount)})
             order["date_modified_gmt"] = _gmt(stamp)
+            self._hook("order.updated", order_id)
             return rid
 
     # ------------------------------------------------------------------ HTTP
