@@ -19,7 +19,8 @@ from tests.specs import spec_path
 
 SPECS = Path()  # set by the fixture below: the official models, found by tests.specs
 MODELS = {"orders": "orders-api-model/ordersV0.json", "listings": "listings-items-api-model/listingsItems_2021-08-01.json",
-          "fba": "fba-inventory-api-model/fbaInventory.json", "sellers": "sellers-api-model/sellers.json"}
+          "fba": "fba-inventory-api-model/fbaInventory.json", "sellers": "sellers-api-model/sellers.json",
+          "finances": "finances-api-model/financesV0.json"}
 
 @pytest.fixture(autouse=True, scope="module")
 def _specs() -> None:
@@ -97,6 +98,9 @@ def test_requests_and_answers_follow_the_models(clock):
     app = make_app(clock, items_page=1, fba={f"SKU-{n:03d}": n for n in range(60)})
     for n in range(3):
         app.place_order([("TSHIRT-RED-M", 1), ("MUG-WHITE", 2)], now=clock.now - 30 + n)
+    app.payouts.service_fee(now=clock.now - 20)
+    app.payouts.settle(now=clock.now - 10)
+    app.place_order([("MUG-WHITE", 1)], channel="AFN", now=clock.now - 5)  # an open group too
     tap = Tap(app)
     with SimServer(tap) as server:
         async def go(conn):
@@ -105,6 +109,7 @@ def test_requests_and_answers_follow_the_models(clock):
             await pull_all(conn, "inventory", None)
             await conn.push("inventory", deliveries([stock("MUG-WHITE", 3)]))
             await conn.read_levels({("MUG-WHITE", "DEFAULT"), ("SKU-001", "amazon-fba")})
+            await pull_all(conn, "settlement", None)
         run(go, server, clock)
     used = set()
     for request, response in tap.seen:
@@ -129,7 +134,8 @@ def test_requests_and_answers_follow_the_models(clock):
         assert not _required_present(model, schema, response.body, op["operationId"])
         assert set(response.headers) <= set(op["responses"]["200"].get("headers", {})) | {"Content-Type"}
     assert used == {"getMarketplaceParticipations", "getOrders", "getOrderItems", "getInventorySummaries",
-                    "patchListingsItem", "getListingsItem"}
+                    "patchListingsItem", "getListingsItem", "listFinancialEventGroups",
+                    "listFinancialEventsByGroupId"}
     # Paging tokens were exercised, under the parameter names each model gives them.
     assert any("NextToken" in r.query for r, _ in tap.seen if r.path == "/orders/v0/orders")
     assert any("NextToken" in r.query for r, _ in tap.seen if r.path.endswith("/orderItems"))

@@ -5,6 +5,8 @@
 - pull ``inventory``: FBA Inventory ``getInventorySummaries`` (marketplace granularity, by
   ``startDateTime`` and ``nextToken``) -> canonical InventoryPosition at ``options.fba_location``.
 - push ``inventory``: Listings Items ``patchListingsItem`` per SKU (amazon_listings.py).
+- pull ``settlement``: Finances v0 closed financial event groups and their events -> canonical
+  Settlement (amazon_finances.py).
 
 Auth is Login with Amazon (amazon_auth.py); the access token goes in ``x-amz-access-token``.
 Rate limits are per operation (amazon_rates.py): the documented usage plans, replaced by the
@@ -73,7 +75,7 @@ def _errors(body: Any) -> tuple[str | None, str]:
 
 class AmazonConnector:
     kind = "amazon"
-    pull_entities = frozenset({"order", "inventory"})
+    pull_entities = frozenset({"order", "inventory", "settlement"})
     push_entities = frozenset({"inventory"})
     max_batch = 25  # one patchListingsItem per SKU, 5 per second: a batch takes about 5 s
 
@@ -202,6 +204,10 @@ class AmazonConnector:
             return await self._pull_orders(cursor, limit)
         if entity == "inventory":
             return await self._pull_fba(cursor, limit)
+        if entity == "settlement":
+            from syncops.connectors.amazon_finances import pull_settlements
+
+            return await pull_settlements(self, cursor, limit)
         raise DeliveryError(Category.VALIDATION, f"the Amazon connector cannot pull {entity!r}")
 
     async def push(self, entity: str, deliveries: list[Delivery]) -> list[ItemResult]:

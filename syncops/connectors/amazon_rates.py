@@ -31,6 +31,8 @@ USAGE_PLANS: dict[str, Plan] = {
     "getListingsItem": Plan(5.0, 10, "listings-items-api-model/listingsItems_2021-08-01.json getListingsItem"),
     "getInventorySummaries": Plan(2.0, 2, "fba-inventory-api-model/fbaInventory.json getInventorySummaries"),
     "getMarketplaceParticipations": Plan(0.016, 15, "sellers-api-model/sellers.json getMarketplaceParticipations"),
+    "listFinancialEventGroups": Plan(0.5, 30, "finances-api-model/financesV0.json listFinancialEventGroups"),
+    "listFinancialEventsByGroupId": Plan(0.5, 30, "finances-api-model/financesV0.json listFinancialEventsByGroupId"),
 }
 
 HEADER = "x-amzn-RateLimit-Limit"

@@ -10,6 +10,9 @@ Serves (shapes from the published SP-API models):
   (fulfillment_channel_code + quantity); 200 ACCEPTED, or 200 INVALID with issues
 - ``GET  /fba/inventory/v1/summaries``              getInventorySummaries (Marketplace granularity,
   startDateTime, nextToken that expires after 30 s)
+- ``GET  /finances/v0/financialEventGroups``        listFinancialEventGroups (FinancialEventGroupStartedAfter,
+  MaxResultsPerPage 1-100, NextToken); ``/financialEventGroups/<id>/financialEvents``
+  listFinancialEventsByGroupId (MaxResultsPerPage 1-100, NextToken): see amazon_finances.py
 
 Access tokens (``x-amz-access-token``) expire after ``token_lifetime`` seconds on the injected
 clock; an expired, unknown or missing token gets 403 ``Unauthorized`` (the models document 403
@@ -35,6 +38,7 @@ from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qs, unquote
 
 from syncops.simulator.amazon_data import STATUSES, asin, c, iso, render_items, render_order
+from syncops.simulator.amazon_finances import AmazonFinanceBook
 from syncops.simulator.faults import Faults
 from syncops.simulator.http import Request, Response, json_response
 
@@ -43,8 +47,10 @@ SELLER = "A2SIMSELLER01"
 # operation -> (rate per second, burst): the usage plans in the models.
 PLANS = {"getOrders": (0.0167, 20), "getOrderItems": (0.5, 30), "patchListingsItem": (5.0, 5),
          "getListingsItem": (5.0, 10),
-         "getInventorySummaries": (2.0, 2), "getMarketplaceParticipations": (0.016, 15)}
+         "getInventorySummaries": (2.0, 2), "getMarketplaceParticipations": (0.016, 15),
+         "listFinancialEventGroups": (0.5, 30), "listFinancialEventsByGroupId": (0.5, 30)}
 FBA_PAGE = 50
+UNSETTLED = ("Pending", "PendingAvailability", "Canceled")  # no money has moved for these
 FBA_TOKEN_TTL = 30.0
 
 
@@ -91,6 +97,8 @@ class AmazonApp:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._next_tokens: dict[str, tuple[str, Any, int, float]] = {}
         self._seq = itertools.count(1)
+        # Settlements: closed by `payouts.settle()` (the activity driver's payout tick, or a test).
+        self.payouts = AmazonFinanceBook(currency, clock, iso)
         for sku, qty in (fba or {}).items():
             self.set_fba(sku, qty)
 
@@ -116,14 +124,20 @@ class AmazonApp:
                              "ship_tax": c(ship * self.tax_rate)})
             self.orders[oid] = {"id": oid, "n": n, "created": stamp, "modified": stamp, "status": status,
                                 "channel": channel, "lines": rows}
+            if status not in UNSETTLED:
+                self.payouts.shipment(self.orders[oid], stamp)
             return oid
 
     def set_order_status(self, order_id: str, status: str, *, now: float | None = None) -> None:
         if status not in STATUSES:
             raise ValueError(f"unknown Amazon order status {status!r}")
         with self._lock:
-            self.orders[order_id]["status"] = status
-            self.orders[order_id]["modified"] = self.clock() if now is None else now
+            order = self.orders[order_id]
+            was = order["status"]
+            order["status"] = status
+            order["modified"] = self.clock() if now is None else now
+            if was in UNSETTLED and status not in UNSETTLED:
+                self.payouts.shipment(order, order["modified"])
 
     def set_fba(self, sku: str, fulfillable: int, *, inbound: int = 0, now: float | None = None) -> None:
         with self._lock:
@@ -147,7 +161,7 @@ class AmazonApp:
                     "orders": [{"id": o["id"], "state": o["status"],
                                 "lines": [{"sku": li["sku"], "quantity": li["qty"]} for li in o["lines"]]}
                                for o in self.orders.values()],
-                    "payouts": []}
+                    "payouts": self.payouts.state()}
 
     # ------------------------------------------------------------------ HTTP
 
@@ -190,6 +204,11 @@ class AmazonApp:
             return "patchListingsItem", self._patch_listing, (parts[3], parts[4])
         if m == "GET" and parts == ["fba", "inventory", "v1", "summaries"]:
             return "getInventorySummaries", self._summaries, ()
+        if m == "GET" and parts == ["finances", "v0", "financialEventGroups"]:
+            return "listFinancialEventGroups", self._event_groups, ()
+        if m == "GET" and len(parts) == 5 and parts[:3] == ["finances", "v0", "financialEventGroups"] \
+                and parts[4] == "financialEvents":
+            return "listFinancialEventsByGroupId", self._group_events, (parts[3],)
         return None
 
     def _guard(self, request: Request, op: str) -> Response | None:
@@ -310,6 +329,61 @@ class AmazonApp:
         payload: dict[str, Any] = {"AmazonOrderId": order_id, "OrderItems": items[offset:offset + self.items_page]}
         if offset + self.items_page < len(items):
             payload["NextToken"] = self._new_token("getOrderItems", order_id, offset + self.items_page)
+        return json_response({"payload": payload})
+
+    # -- finances
+
+    def _page_size(self, query: dict[str, list[str]], default: int) -> int | None:
+        try:
+            size = int(query.get("MaxResultsPerPage", [str(default)])[0])
+        except ValueError:
+            return None
+        return size if 1 <= size <= 100 else None
+
+    def _event_groups(self, request: Request) -> Response:
+        q = request.query
+        size = self._page_size(q, 10)
+        if size is None:
+            return _err(400, "InvalidInput", "MaxResultsPerPage must be between 1 and 100.")
+        after = q.get("FinancialEventGroupStartedAfter", [None])[0]
+        try:
+            since = _when(after) if after else None
+        except ValueError:
+            return _err(400, "InvalidInput", "Invalid date format for FinancialEventGroupStartedAfter.")
+        query = (after, size)
+        offset = 0
+        if q.get("NextToken"):
+            found = self._use_token("listFinancialEventGroups", q["NextToken"][0], query)
+            if found is None:
+                return _err(400, "InvalidInput", "Invalid NextToken.")
+            offset = found
+        rows = [g for g in self.payouts.groups.values()
+                if since is None or _when(g["FinancialEventGroupStart"]) >= since]
+        payload: dict[str, Any] = {"FinancialEventGroupList": [dict(g) for g in rows[offset:offset + size]]}
+        if offset + size < len(rows):
+            payload["NextToken"] = self._new_token("listFinancialEventGroups", query, offset + size)
+        return json_response({"payload": payload})
+
+    def _group_events(self, request: Request, group_id: str) -> Response:
+        q = request.query
+        size = self._page_size(q, 100)
+        if size is None:
+            return _err(400, "InvalidInput", "MaxResultsPerPage must be between 1 and 100.")
+        if group_id not in self.payouts.groups:
+            return _err(400, "InvalidInput", f"Invalid event group id: {group_id}")
+        offset = 0
+        if q.get("NextToken"):
+            found = self._use_token("listFinancialEventsByGroupId", q["NextToken"][0], (group_id, size))
+            if found is None:
+                return _err(400, "InvalidInput", "Invalid NextToken.")
+            offset = found
+        flat = [(kind, e) for kind, events in self.payouts.events[group_id].items() for e in events]
+        lists: dict[str, list[Any]] = {}
+        for kind, event in flat[offset:offset + size]:
+            lists.setdefault(kind, []).append(event)
+        payload: dict[str, Any] = {"FinancialEvents": lists}
+        if offset + size < len(flat):
+            payload["NextToken"] = self._new_token("listFinancialEventsByGroupId", (group_id, size), offset + size)
         return json_response({"payload": payload})
 
     def _patch_listing(self, request: Request, seller: str, sku: str) -> Response:
