@@ -16,7 +16,8 @@ from syncops.store.db import open_store
 from syncops.store.filters import RecordFilter
 
 TENANT = "northwind-goods"
-FLOWS = ("stock-bc-to-amazon", "stock-bc-to-woo", "amazon-orders-to-bc", "woo-orders-to-bc", "woo-returns-to-bc")
+FLOWS = ("stock-bc-to-amazon", "stock-bc-to-woo", "amazon-orders-to-bc", "woo-orders-to-bc", "woo-returns-to-bc",
+         "amazon-settlements-to-bc")
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,9 @@ def test_each_order_and_return_is_one_document_in_business_central(run: dict[str
     # A shop order sent again (shipped: its status changed) is linked to its document, not doubled.
     assert erp["sales_orders_open"] + erp["sales_invoices"] == len(orders) >= 2
     assert erp["credit_memos"] == len(returns)
+    # Each Amazon settlement delivered is one posted journal document, never two.
+    settlements = _delivered_keys(run["store"], ("amazon-settlements-to-bc",))
+    assert erp["settlements_posted"] == len(settlements) >= 1
     assert f"{TENANT} ERP (Business Central): sales orders {erp['sales_orders_open']}" in render(run)
 
 

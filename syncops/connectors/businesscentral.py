@@ -10,6 +10,8 @@
 - push ``order``: ``salesOrders`` with ``salesOrderLines`` (deep insert); push ``return``:
   ``salesCreditMemos`` with ``salesCreditMemoLines`` (businesscentral_documents.py). Per record,
   with a duplicate guard by ``externalDocumentNumber`` and ETag-guarded line updates.
+- push ``settlement``: general journal lines in syncops's own batch, posted with
+  ``Microsoft.NAV.post`` and read back from ``generalLedgerEntries`` (businesscentral_journal.py).
 
 Auth: OAuth 2.0 client credentials (businesscentral_auth.py). A refused token is dropped and
 requested once more before the refusal is believed.
@@ -21,7 +23,8 @@ Options: ``tenant_id``, ``client_id``, ``company_id`` (GUID), ``environment`` (d
 ``production``), ``token_url``, ``scope``, ``location``, ``rescan_every``, ``inventory_since``,
 ``local_currency`` (default USD: orders in it are sent without a currencyCode),
 ``walkin_customer_number`` (orders without a customer e-mail), ``shipping_account`` (G/L account
-for a shipping line), ``max_wait``.
+for a shipping line), ``settlement_journal`` (default SYNCOPS), ``settlement_prefix`` (default
+STL-), ``max_wait``.
 """
 
 from __future__ import annotations
@@ -119,7 +122,7 @@ def classify(status: int, text: str, headers: httpx.Headers, what: str, *, now: 
 class BusinessCentralConnector:
     kind = "businesscentral"
     pull_entities = frozenset({"inventory"})
-    push_entities = frozenset({"order", "return"})
+    push_entities = frozenset({"order", "return", "settlement"})
     max_batch = 20  # one record at a time: BC has no multi-document create outside $batch
 
     def __init__(self, base_url: str, secret: str, *, client: httpx.AsyncClient | None = None,
@@ -312,4 +315,8 @@ class BusinessCentralConnector:
     async def push(self, entity: str, deliveries: list[Delivery]) -> list[ItemResult]:
         if entity not in self.push_entities:
             raise DeliveryError(Category.VALIDATION, f"Business Central cannot receive {entity}")
+        if entity == "settlement":
+            from syncops.connectors.businesscentral_journal import push as post_settlements
+
+            return await post_settlements(self, deliveries)
         return await documents.push(self, entity, deliveries)

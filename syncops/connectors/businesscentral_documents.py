@@ -21,7 +21,7 @@ tax lines are not sent.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from pydantic import ValidationError
 
@@ -221,17 +221,24 @@ async def _deliver(conn: Any, kind: _Kind, d: Delivery) -> ItemResult:
 
 async def push(conn: Any, entity: str, deliveries: list[Delivery]) -> list[ItemResult]:
     kind = ORDER if entity == "order" else RETURN
+    return await push_each(deliveries, lambda d: _deliver(conn, kind, d), f"{kind.collection} record")
+
+
+async def push_each(deliveries: list[Delivery], deliver: Callable[[Delivery], Awaitable[ItemResult]],
+                    label: str) -> list[ItemResult]:
+    """One record at a time: a record's own problem fails it alone; a whole-call failure on the
+    first record is raised (nothing of the batch got through), later ones end the batch there."""
     results: list[ItemResult] = []
     for pos, d in enumerate(deliveries):
         try:
-            results.append(await _deliver(conn, kind, d))
+            results.append(await deliver(d))
         except _Problem as exc:
             results.append(ItemResult(d.record_id, error=DeliveryError(exc.category, exc.message[:600]),
-                                      request_summary=f"{kind.collection} record {d.entity_key}"))
+                                      request_summary=f"{label} {d.entity_key}"))
         except DeliveryError as exc:
             if exc.category in _PER_ITEM:
                 results.append(ItemResult(d.record_id, error=exc, status=exc.status,
-                                          request_summary=f"{kind.collection} record {d.entity_key}",
+                                          request_summary=f"{label} {d.entity_key}",
                                           response_excerpt=exc.response_excerpt or ""))
                 continue
             if pos == 0:

@@ -257,7 +257,8 @@ def money_trail(world: Any) -> dict[str, Any]:
         if "salesOrders" in state:  # Business Central: open orders, posted invoices, credit memos
             out[tenant] = {"sales_orders_open": len(state["salesOrders"]),
                            "sales_invoices": len(state["salesInvoices"]),
-                           "credit_memos": len(state["salesCreditMemos"])}
+                           "credit_memos": len(state["salesCreditMemos"]),
+                           "settlements_posted": len({e["documentNumber"] for e in state["generalLedgerEntries"]})}
             continue
         if "journal_entries" not in state:
             continue  # not an ERP
@@ -295,7 +296,8 @@ def render(s: dict[str, Any]) -> str:
     for tenant, erp in s.get("erp", {}).items():
         if "sales_orders_open" in erp:
             lines += ["", f"{tenant} ERP (Business Central): sales orders {erp['sales_orders_open']}; "
-                          f"invoices {erp['sales_invoices']}; credit memos {erp['credit_memos']}"]
+                          f"invoices {erp['sales_invoices']}; credit memos {erp['credit_memos']}; "
+                          f"settlements posted {erp['settlements_posted']}"]
             continue
         states = ", ".join(f"{k} {v}" for k, v in sorted(erp["orders_by_state"].items())) or "none"
         lines += ["", f"{tenant} ERP: orders by state: {states}; credit notes posted {erp['credit_notes_posted']}; "

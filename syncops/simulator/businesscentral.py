@@ -12,7 +12,9 @@ Serves (shapes from the API v2.0 reference):
   ``salesCreditMemoLines``; $filter ``externalDocumentNumber eq '...'``; $expand of the lines);
   ``GET salesInvoices``; ``GET <doc>(<id>)``;
   ``POST|PATCH|DELETE <doc>(<id>)/<lines>(<lineId>)`` — PATCH and DELETE need ``If-Match``
-  (the line's ``@odata.etag``, or ``*``); a stale one is 412 ``Request_EntityChanged``.
+  (the line's ``@odata.etag``, or ``*``); a stale one is 412 ``Request_EntityChanged``;
+  ``journals``, ``journals(<id>)/journalLines``, ``journals(<id>)/Microsoft.NAV.post`` and
+  ``generalLedgerEntries`` (businesscentral_journal.py).
 
 Errors use BC's envelope ``{"error": {"code", "message"}}``: an expired, unknown or missing token
 is 401 ``Authentication_InvalidCredentials``; an unknown item is 400 ``Application_DialogException``;
@@ -37,6 +39,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
+from syncops.simulator.businesscentral_journal import Journals
 from syncops.simulator.faults import Faults
 from syncops.simulator.http import Request, Response, json_response
 
@@ -46,7 +49,7 @@ ENVIRONMENT = "production"
 MAX_PAGE = 20000  # BC's default server page size is large; tests ask for small pages via Prefer
 
 _ROOT = re.compile(r"^/v2\.0/([^/]+)/([^/]+)/api/v2\.0(?:/(.*))?$")
-_SEG = re.compile(r"^([A-Za-z]+)(?:\(([^)]*)\))?$")
+_SEG = re.compile(r"^([A-Za-z][A-Za-z.]*)(?:\(([^)]*)\))?$")  # dots: bound actions (Microsoft.NAV.post)
 _FILTER = re.compile(r"^(\w+) (eq|gt|ge) (?:'((?:[^']|'')*)'|(\S+))$")
 
 
@@ -91,6 +94,7 @@ class BusinessCentralApp:
                                "inventory": int((inventory or {}).get(sku, 20)), "unitPrice": float(price),
                                "lastModifiedDateTime": iso(now), "_etag": 1}
         self.accounts = set(accounts)
+        self.journals = Journals(self.accounts, lambda: iso(self.clock()), _err)
         self.customers: dict[str, dict[str, Any]] = {}
         if walkin:
             self.customers["walkin"] = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"customer:{walkin}")),
@@ -151,7 +155,9 @@ class BusinessCentralApp:
             return {"items": {k: _public(v) for k, v in self.items.items()},
                     "customers": [_public(c) for c in self.customers.values()],
                     **{name: [self._render(name, d, expand=True) for d in docs.values()]
-                       for name, docs in self.docs.items()}}
+                       for name, docs in self.docs.items()},
+                    "generalLedgerEntries": [dict(e) for e in self.journals.ledger],
+                    "journalLines": [dict(ln) for j in self.journals.journals.values() for ln in j["lines"].values()]}
 
     # ------------------------------------------------------------------ HTTP
 
@@ -219,6 +225,29 @@ class BusinessCentralApp:
             return self._customers(request, q)
         if name in self.docs:
             return self._documents(request, q, name, key, tail[1:])
+        if name in ("journals", "generalLedgerEntries"):
+            return self._journal_api(request, q, tail)
+        return _err(404, "BadRequest_NotFound", f"Resource not found for the segment '{name}'.")
+
+    def _journal_api(self, request: Request, q: dict[str, str], tail: list[tuple[str, str | None]]) -> Response:
+        flt = None
+        if q.get("$filter"):
+            m = _FILTER.match(q["$filter"].strip())
+            if m is None or m.group(2) != "eq" or m.group(3) is None:
+                return _err(400, "BadRequest", f"Could not parse filter '{q['$filter']}'.")
+            flt = (m.group(1), m.group(3).replace("''", "'"))
+        (name, key), rest = tail[0], tail[1:]
+        if name == "generalLedgerEntries" and key is None and not rest and request.method == "GET":
+            return self.journals.entries(flt)
+        if name == "journals" and key is None and not rest and request.method == "GET":
+            return self.journals.list_journals(flt)
+        if name == "journals" and key is not None and len(rest) == 1:
+            sub, sub_key = rest[0]
+            if sub == "journalLines":
+                return self.journals.lines(request.method, key, sub_key, _json(request) if request.body else None,
+                                           flt)
+            if sub == "Microsoft.NAV.post" and request.method == "POST":
+                return self.journals.post(key)
         return _err(404, "BadRequest_NotFound", f"Resource not found for the segment '{name}'.")
 
     def _company(self) -> dict[str, Any]:

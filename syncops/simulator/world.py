@@ -188,7 +188,7 @@ class World:
             app = BusinessCentralApp(faults, self.clock, items={s: str(p) for s, p in prices.items()},
                                      tenant=str(o.get("tenant_id", TENANT)), company=str(o.get("company_id", COMPANY)),
                                      environment=str(o.get("environment", ENVIRONMENT)),
-                                     accounts=[str(o.get("shipping_account", "40100"))],
+                                     accounts=[str(o.get("shipping_account", "40100")), *spec.accounts],
                                      walkin=str(o.get("walkin_customer_number", "WALKIN")))
         elif spec.kind == "woocommerce":
             from syncops.simulator.woocommerce import WooCommerceApp
