@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -399,3 +400,19 @@ def test_reconciliation_reads_the_managed_stock_of_products_and_variations(app, 
         return await conn.read_levels({("MUG-WHITE", "web"), ("TSHIRT-GREEN-M", "web"), ("TSHIRT-GREEN-S", "web"),
                                        ("MUG-WHITE", "store-2")})
     assert run(go, server, clock, stock_location="web") == {("MUG-WHITE", "web"): 4, ("TSHIRT-GREEN-M", "web"): 7}
+
+
+def test_fee_lines_become_a_fee_line_or_a_spread_discount_and_the_total_holds(app, server, clock):
+    """A gift-wrap fee is one more line (on options.fee_sku); a discount plugin's negative fee is
+    taken off the item lines in proportion, to the cent, so the order still validates."""
+    wrap = app.place_order([("MUG-WHITE", 2)], fees=[("Gift wrap", "4.50")])
+    promo = app.place_order([("MUG-WHITE", 1), ("TSHIRT-GREEN-M", 2)], fees=[("Loyalty discount", "-5.00")])
+    page = run(lambda c: c.pull("order", None, 10), server, clock, fee_sku="SVC-FEE")
+    orders = {c.payload["order_number"]: validate_payload("order", c.payload) for c in page.changes}
+    wrapped = orders[str(wrap)]
+    assert [(ln.sku, ln.unit_price) for ln in wrapped.lines][-1] == ("SVC-FEE", Decimal("4.50"))
+    assert wrapped.total == Decimal(app.orders[wrap]["total"])
+    discounted = orders[str(promo)]
+    assert sum(ln.discount for ln in discounted.lines) == Decimal("5.00")
+    assert all(ln.discount > 0 for ln in discounted.lines)
+    assert discounted.total == Decimal(app.orders[promo]["total"])

@@ -324,6 +324,35 @@ class WooCommerceConnector:
                   "total": None}
         return PullPage(changes=changes or [], cursor=json.dumps(cursor), has_more=False)
 
+    def _fees(self, row: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+        """Fee lines (a gift-wrap or handling fee; a negative one is how discount plugins take money
+        off): a positive fee is one more order line on ``options.fee_sku`` (default ``FEE``, a service
+        item the sku map can send to the ERP's), a negative one is spread over the item lines as
+        discount in proportion to their amounts, cent-exact. Their tax is already in ``tax_lines``."""
+        credit = Decimal(0)
+        for fee in row.get("fee_lines") or []:
+            if not isinstance(fee, dict):
+                continue
+            total = _dec(fee.get("total"))
+            if total > 0:
+                lines.append({"sku": str(self.options.get("fee_sku") or "FEE"), "quantity": "1",
+                              "unit_price": _money(total), "tax_code": None, "discount": "0.00"})
+            else:
+                credit -= total
+        if credit <= 0:
+            return
+        items = [ln for ln in lines if ln["sku"] != str(self.options.get("fee_sku") or "FEE")]
+        room = [_dec(ln["unit_price"]) * _dec(ln["quantity"]) - _dec(ln["discount"]) for ln in items]
+        base = sum(room, Decimal(0))
+        if base <= 0:
+            return  # nothing to take it off: the total check names the gap
+        left = min(credit, base)
+        for i, (ln, r) in enumerate(zip(items, room)):
+            share = left if i == len(items) - 1 else min(r, (credit * r / base).quantize(Decimal("0.01")))
+            share = min(share, r)
+            ln["discount"] = _money(_dec(ln["discount"]) + share)
+            left -= share
+
     def _order_number(self, row: dict[str, Any]) -> str:
         return f"{self.options.get('order_number_prefix', '')}{row.get('number') or row.get('id')}"
 
@@ -339,6 +368,7 @@ class WooCommerceConnector:
             lines.append({"sku": li.get("sku") or "", "quantity": str(li.get("quantity")),
                           "unit_price": _money(unit) if unit == unit.quantize(Decimal("0.01")) else str(unit),
                           "tax_code": None, "discount": _money(discount)})
+        self._fees(row, lines)
         taxes = []
         for tl in row.get("tax_lines") or []:
             if not isinstance(tl, dict):

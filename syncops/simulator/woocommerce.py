@@ -150,8 +150,9 @@ class WooCommerceApp:
             return None if item is None or not item["manage_stock"] else item["stock_quantity"]
 
     def place_order(self, lines: Iterable[tuple[Any, ...]], *, status: str = "processing",
-                    shipping: Any = "0", now: float | None = None) -> int:
-        """A shopper checks out. lines: (sku, qty[, unit_price[, line_discount]])."""
+                    shipping: Any = "0", fees: Iterable[tuple[str, Any]] = (), now: float | None = None) -> int:
+        """A shopper checks out. lines: (sku, qty[, unit_price[, line_discount]]); fees: (name,
+        amount) fee lines, untaxed (a negative amount is a discount plugin's fee)."""
         with self._lock:
             stamp = self.clock() if now is None else now
             oid = self._id()
@@ -173,6 +174,10 @@ class WooCommerceApp:
                               "subtotal": str(subtotal), "subtotal_tax": str(_c(subtotal * self.tax_rate)),
                               "total": str(total), "total_tax": str(tax), "price": float(price)})
             ship = _c(Decimal(str(shipping)))
+            fee_lines = [{"id": self._id(), "name": name, "tax_class": "", "tax_status": "none",
+                          "amount": str(_c(Decimal(str(amount)))), "total": str(_c(Decimal(str(amount)))),
+                          "total_tax": "0.00", "taxes": [], "meta_data": []} for name, amount in fees]
+            subtotal_sum += sum((Decimal(f["total"]) for f in fee_lines), Decimal(0))
             self.orders[oid] = {
                 "id": oid, "parent_id": 0, "number": str(oid), "status": status, "currency": self.currency,
                 "date_created_gmt": _gmt(stamp), "date_modified_gmt": _gmt(stamp),
@@ -187,7 +192,7 @@ class WooCommerceApp:
                 "tax_lines": [{"id": 1, "rate_code": "US-IL-TAX-1", "rate_id": 1, "label": "Tax",
                                "compound": False, "tax_total": str(tax_total), "shipping_tax_total": "0.00",
                                "rate_percent": float(self.tax_rate * 100)}],
-                "shipping_lines": [], "fee_lines": [], "coupon_lines": [], "refunds": [],
+                "shipping_lines": [], "fee_lines": fee_lines, "coupon_lines": [], "refunds": [],
             }
             self._hook("order.created", oid)
             return oid
