@@ -113,3 +113,27 @@ def test_an_outage_is_unavailable_for_the_whole_batch(app, server, clock):
     with pytest.raises(DeliveryError) as err:
         run(lambda c: c.push("settlement", deliveries(payout())), server, clock)
     assert err.value.category == Category.UNAVAILABLE
+
+
+def test_reconciliation_reads_posted_settlements_and_counts_duplicated_orders(app, server, clock):
+    """read_documents: a settlement's G/L entries as postings (credit positive), a missing one
+    absent, an order number held twice counted twice (the reconciliation calls that duplicated)."""
+    from syncops.models import Settlement
+    from syncops.services.reconcile_documents import _judge
+
+    run(lambda c: c.push("settlement", deliveries(payout())), server, clock)
+    import copy
+
+    from tests.test_businesscentral import deliveries as order_deliveries, order
+
+    run(lambda c: c.push("order", order_deliveries([order("WEB-7")])), server, clock)
+    [first] = app.docs["salesOrders"].values()
+    twin = {**copy.deepcopy(first), "id": "f0000000-0000-4000-8000-000000000002", "number": "101999"}
+    app.docs["salesOrders"][twin["id"]] = twin  # someone keyed the order in by hand as well
+    held = run(lambda c: c.read_documents("settlement", {"AMZ-G-1", "AMZ-NONE"}), server, clock)
+    want = {a: v for a, v in Settlement.model_validate(payout()).postings()}
+    assert set(held) == {"AMZ-G-1"} and held["AMZ-G-1"]["postings"] == want
+    assert _judge("settlement", "AMZ-G-1", 1, want, held["AMZ-G-1"]) is None
+    orders = run(lambda c: c.read_documents("order", {"WEB-7"}), server, clock)
+    diff = _judge("order", "WEB-7", 2, None, orders["WEB-7"])
+    assert diff is not None and diff.problem == "duplicated"

@@ -307,6 +307,17 @@ class BusinessCentralConnector:
                                                                      "inventory", "lastModifiedDateTime")},
                             changed_at=changed)
 
+    async def read_documents(self, entity: str, refs: set[str]) -> dict[str, dict[str, Any]]:
+        from syncops.connectors.businesscentral_audit import read_documents  # reconciliation only
+
+        return await read_documents(self, entity, refs)
+
+    @staticmethod
+    def expected_document(entity: str, mapped: dict[str, Any]) -> Any:
+        from syncops.connectors.businesscentral_audit import expected_document
+
+        return expected_document(entity, mapped)
+
     async def read_levels(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
         from syncops.connectors.businesscentral_levels import read_levels  # reconciliation only
 

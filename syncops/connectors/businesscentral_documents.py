@@ -89,6 +89,12 @@ def _id_of(row: Any, what: str) -> str:
 
 
 async def find(conn: Any, kind: _Kind, collection: str, external: str, *, expand: bool = True) -> dict | None:
+    rows = await find_all(conn, kind, collection, external, expand=expand)
+    return rows[0] if rows else None
+
+
+async def find_all(conn: Any, kind: _Kind, collection: str, external: str, *, expand: bool = False) -> list[dict]:
+    """Every document of `collection` carrying `external` as its externalDocumentNumber."""
     from syncops.connectors.businesscentral import odata_string
 
     params = {"$filter": f"externalDocumentNumber eq {odata_string(external)}"}
@@ -100,7 +106,7 @@ async def find(conn: Any, kind: _Kind, collection: str, external: str, *, expand
         if expand and not isinstance(row.get(kind.nav), list):
             raise DeliveryError(Category.MALFORMED, f"Business Central sent a malformed response: {collection} "
                                 f"without its expanded {kind.nav}", status=200)
-    return rows[0] if rows else None
+    return rows
 
 
 async def customer_ref(conn: Any, customer: Any, fallback: dict[str, Any] | None = None) -> dict[str, Any]:

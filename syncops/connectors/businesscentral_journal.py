@@ -44,10 +44,6 @@ def document_number(prefix: str, payout_id: str) -> str:
     return (prefix + digest)[:MAX_DOCUMENT]
 
 
-def _quote(value: str) -> str:
-    return value.replace("'", "''")
-
-
 def _amount(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT)
 
@@ -57,7 +53,9 @@ async def _journal_id(conn: Any) -> str:
     cached = getattr(conn, "_journal_ids", {}).get(code)
     if cached:
         return cached
-    rows = await conn.list_of(conn.company_url("journals"), {"$filter": f"code eq '{_quote(code)}'"})
+    from syncops.connectors.businesscentral import odata_string
+
+    rows = await conn.list_of(conn.company_url("journals"), {"$filter": f"code eq {odata_string(code)}"})
     if not rows or not isinstance(rows[0].get("id"), str):
         raise _Problem(Category.MAPPING, f"Business Central has no general journal batch {code!r} "
                        "(options.settlement_journal): create it under General Journals for syncops's postings")
@@ -65,13 +63,12 @@ async def _journal_id(conn: Any) -> str:
     return rows[0]["id"]
 
 
-def _by_account(rows: list[dict[str, Any]], debit: str, credit: str | None) -> dict[str, Decimal]:
-    """Signed BC amounts (debit positive) per account number."""
+def by_account(rows: list[dict[str, Any]]) -> dict[str, Decimal]:
+    """G/L entries as signed BC amounts (debit positive) per account number."""
     out: dict[str, Decimal] = {}
     for row in rows:
-        amount = _amount(row.get(debit)) - (_amount(row.get(credit)) if credit else Decimal(0))
         account = str(row.get("accountNumber"))
-        out[account] = out.get(account, Decimal(0)) + amount
+        out[account] = out.get(account, Decimal(0)) + _amount(row.get("debitAmount")) - _amount(row.get("creditAmount"))
     return {k: v for k, v in out.items() if v}
 
 
@@ -80,7 +77,8 @@ def _wanted(settlement: Settlement) -> dict[str, Decimal]:
     return {account: -amount for account, amount in settlement.postings()}
 
 
-async def _entries(conn: Any, doc: str) -> list[dict[str, Any]]:
+async def entries(conn: Any, doc: str) -> list[dict[str, Any]]:
+    """Posted G/L entries of one document number (digits, letters and a dash: nothing to quote)."""
     return await conn.list_of(conn.company_url("generalLedgerEntries"), {"$filter": f"documentNumber eq '{doc}'"})
 
 
@@ -92,9 +90,9 @@ async def _deliver(conn: Any, d: Delivery) -> ItemResult:
     doc = document_number(str(conn.options.get("settlement_prefix") or "STL-"), s.payout_id)
     want = _wanted(s)
     summary = f"journalLines documentNumber={doc} ({len(want)} lines) for payout {s.payout_id}"
-    posted = await _entries(conn, doc)
+    posted = await entries(conn, doc)
     if posted:
-        held = _by_account(posted, "debitAmount", "creditAmount")
+        held = by_account(posted)
         if held != want:
             raise _Problem(Category.CONFLICT, f"G/L entries for document {doc} (payout {s.payout_id}) are already "
                            f"posted but differ: BC holds {_show(held)}, the payout needs {_show(want)}")
@@ -118,7 +116,7 @@ async def _deliver(conn: Any, d: Delivery) -> ItemResult:
             "accountType": "G/L Account", "accountNumber": account, "postingDate": date, "documentNumber": doc,
             "externalDocumentNumber": s.payout_id[:MAX_EXTERNAL], "amount": float(amount), "description": text})
     await conn.request("POST", conn.company_url(f"journals({jid})/Microsoft.NAV.post"))
-    held = _by_account(await _entries(conn, doc), "debitAmount", "creditAmount")
+    held = by_account(await entries(conn, doc))
     if held != want:
         raise DeliveryError(Category.UNKNOWN, f"posted document {doc} but its G/L entries read back as {_show(held)}, "
                             f"not {_show(want)}", maybe_applied=True)

@@ -63,8 +63,13 @@ def _newest(store: Store, tenant: str, flow: str) -> dict[str, tuple[int, str, d
     return {r.entity_key: (r.id, r.state, json.loads(r.payload)) for r in rows}
 
 
-def _expected(entity: str, payload: dict[str, Any], flow: Any, maps: dict[str, dict[str, str]]) -> Any:
+def _expected(entity: str, payload: dict[str, Any], flow: Any, maps: dict[str, dict[str, str]],
+              target: Any = None) -> Any:
+    """What the ERP's document must show. A target with its own notion (`expected_document`: BC
+    documents carry no channel status) says so; None there means "exists once"."""
     mapped, _ = apply_mappings(entity, payload, dict(flow.mappings), maps)
+    if hasattr(target, "expected_document"):
+        return target.expected_document(entity, mapped)
     if entity == "order":
         return intended_state(mapped["status"])
     if entity == "settlement":
@@ -78,6 +83,8 @@ def _judge(entity: str, key: str, rid: int, want: Any, doc: dict[str, Any] | Non
         return Difference(key, rid, "missing", f"delivered as #{rid}, but the ERP has no {kind} for {key}")
     if doc["count"] > 1:
         return Difference(key, rid, "duplicated", f"the ERP holds {doc['count']} {kind}s for {key}")
+    if want is None:
+        return None  # the target judges existence and uniqueness only
     if entity == "order":
         if doc["state"] != want and not (want == "sale" and doc["state"] == "done"):
             return Difference(key, rid, "state", f"{doc['name']} is {doc['state']}, the source means {want}")
@@ -102,16 +109,16 @@ async def reconcile_documents(store: Store, tenant: Any, connector: Callable[[st
         results.append(fr)
         try:
             newest = await asyncio.to_thread(_newest, store, tenant.name, flow.name)
+            target = connector(flow.target)
             wanted: dict[str, tuple[int, Any]] = {}
             for key, (rid, state, payload) in newest.items():
                 if state != DELIVERED:
                     fr.in_transit += state not in ("failed", "quarantined", "resolved")
                     continue
                 try:
-                    wanted[key] = (rid, _expected(flow.entity, payload, flow, maps))
+                    wanted[key] = (rid, _expected(flow.entity, payload, flow, maps, target))
                 except (UnmappedValue, ItemProblem, ValueError):
                     continue  # it could not have been delivered as it is now: nothing to compare
-            target = connector(flow.target)
             if not hasattr(target, "read_documents"):
                 fr.error = f"a {flow.target} endpoint cannot be read back for {flow.entity} documents"
                 continue
