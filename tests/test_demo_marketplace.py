@@ -24,7 +24,7 @@ FLOWS = ("stock-bc-to-amazon", "stock-bc-to-woo", "amazon-orders-to-bc", "woo-or
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     url = f"sqlite:///{tmp_path_factory.mktemp('market') / 'demo.db'}"
     config = load_config(sample_path("demo-marketplace.yaml"))
-    return run_headless(config, 7.0, store_url=url, as_json=True, profile="test", stream=io.StringIO())
+    return run_headless(config, 8.0, store_url=url, as_json=True, profile="test", stream=io.StringIO())
 
 
 def _delivered_keys(store_url: str, flows: tuple[str, ...]) -> set[str]:
