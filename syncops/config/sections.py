@@ -92,14 +92,14 @@ def _folder_options(r: Reader, node: Node, path: str, options: dict, kind: str) 
     try:
         parse_options(options, kind)
     except LayoutProblem as exc:
-        target, sub = node, path
-        for key in exc.keys:  # walk to the offending key's node, for its line
-            if not isinstance(target, MappingNode):
-                break
-            found = [(k, v) for k, v in target.value if getattr(k, "value", None) == str(key)]
-            if not found:
-                break
-            target, sub = found[0][1], join(sub, key)
+        target, sub, walking = node, path, True
+        for key in exc.keys:  # walk to the offending key's node, for its line; a missing key: its parent's
+            found = [v for k, v in target.value if getattr(k, "value", None) == str(key)] \
+                if walking and isinstance(target, MappingNode) else []
+            if found:
+                target = found[0]
+            walking = bool(found)
+            sub = join(sub, key)
         r.error(target, sub, exc.message)
 
 
