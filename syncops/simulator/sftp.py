@@ -83,3 +83,25 @@ class SftpSim:
         for conn in list(self._conns):  # an outage drops the open sessions too
             conn.close()
         self._conns.clear()
+
+
+class SftpThread:
+    """The server on its own event loop in a daemon thread, for callers that run asyncio.run themselves."""
+
+    def __init__(self, sim: SftpSim) -> None:
+        import asyncio
+        import threading
+
+        self.sim = sim
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="sftp-sim", daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(sim.start(), self.loop).result(timeout=30)
+
+    def close(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.sim.stop(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
