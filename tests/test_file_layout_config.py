@@ -80,6 +80,7 @@ def test_the_base_layout_loads(tmp_path: Path) -> None:
     ("sku: Item", "skew: Item", 12, "expected a canonical inventory field"),
     ("location_id: {value: s1}", "location_id: {value: s1, column: Store}", 13, "expected exactly one of `column:`"),
     ("base_url: file:///srv/drop", "base_url: https://drop.example.com", 6, "expected a file: URL like"),
+    ("base_url: file:///srv/drop", "base_url: simulator", 6, "a files endpoint has no built-in simulator"),
     ("          layouts:", "          inbox: done\n          layouts:", 8, "expected four different folders"),
 ])
 def test_a_bad_layout_is_an_error_at_its_line(tmp_path: Path, old: str, new: str, line: int, message: str) -> None:

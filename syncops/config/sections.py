@@ -127,6 +127,11 @@ def _folder_url(r: Reader, node: Node, path: str, value: str, kind: str) -> str 
 
 def _base_url(r: Reader, node: Node, path: str, kind: str | None = None) -> str | None:
     value = r.text(node, path, "an http(s) URL or 'simulator'")
+    if kind in FOLDER_KINDS and value == SIMULATOR:
+        # The simulated world serves HTTP vendors only; a scratch folder is as easy to point at.
+        r.error(node, path, f"expected a {'file:' if kind == 'files' else 'sftp:'} URL: a {kind} endpoint has no "
+                "built-in simulator (point it at a scratch folder, or syncops.simulator.sftp for SFTP)")
+        return None
     if value is None or value == SIMULATOR:
         return value
     if kind in FOLDER_KINDS:
