@@ -222,17 +222,17 @@ def test_crash_after_reading_before_the_move_stores_nothing_twice(tmp_path):
     reader.poll()
     clock.now += 11
     page = run(reader.conn.pull("inventory", None, 500))
-    keys = {c.idempotency_key for c in page.changes}
-    # Crash: records and cursor were committed, the file was not moved yet; or the commit never
-    # happened (old cursor None). Either way the same rows come back with the same keys.
-    for cursor in (page.cursor, None):
-        again = Reader(make(tmp_path, clock))
-        again.cursor = cursor
-        got = settle(clock, again)
-        assert {c.idempotency_key for c in got} <= keys
-        if cursor is None:
-            break
-        assert got == [] and (tmp_path / "done" / "stock-8.csv").exists()
+    keys = [c.idempotency_key for c in page.changes]
+    assert len(keys) == 2
+    # Crash before the commit: the store still has no cursor, so the file is read again, with the
+    # same idempotency keys (the store drops them as duplicates of nothing lost).
+    again = Reader(make(tmp_path, clock))
+    assert [c.idempotency_key for c in settle(clock, again)] == keys
+    # Crash after the commit, before the move: the committed cursor moves the file, reads nothing.
+    third = Reader(make(tmp_path, clock))
+    third.cursor = page.cursor
+    assert third.poll() == []
+    assert (tmp_path / "done" / "stock-8.csv").exists() and not (tmp_path / "inbox" / "stock-8.csv").exists()
 
 
 def test_the_same_name_dropped_again_with_new_content_is_read_and_kept_apart_in_done(tmp_path):
@@ -307,3 +307,41 @@ def test_missing_root_is_unavailable_and_a_read_only_outbox_is_auth(tmp_path, mo
     with pytest.raises(DeliveryError) as exc:
         run(conn.check_auth())
     assert exc.value.category == "auth" and "permission denied" in exc.value.message
+
+
+def test_restart_against_the_real_store_keeps_every_row_exactly_once(tmp_path):
+    from sqlalchemy import text
+
+    from syncops.store import lifecycle
+    from syncops.store.db import open_store
+    from syncops.store.lifecycle import NewRecord
+
+    store = open_store(f"sqlite:///{tmp_path}/store.db")
+    clock = Clock()
+    drop(tmp_path, "stock-9.csv", stock_rows(*[(f"SKU-{i}", "s", i) for i in range(7)]))
+
+    def poll_pages(conn: FilesConnector, pages: int, commit_last: bool = True) -> None:
+        cursor = lifecycle.load_cursor(store, "acme", "stock")
+        for n in range(pages):
+            page = run(conn.pull("inventory", cursor, 3))
+            if n == pages - 1 and not commit_last:
+                return  # the process dies before this page reaches the store
+            records = [NewRecord(tenant="acme", flow="stock", entity="inventory", entity_key=c.entity_key,
+                                 idempotency_key=c.idempotency_key, target="web", payload=c.payload,
+                                 source_ts=c.changed_at, coalesce=False) for c in page.changes]
+            lifecycle.enqueue(store, records, cursor=("acme", "stock", page.cursor))
+            cursor = page.cursor
+
+    try:
+        first = make(tmp_path, clock)
+        run(first.pull("inventory", None, 3))  # first sight
+        clock.now += 11
+        poll_pages(first, 2, commit_last=False)  # page 1 stored, page 2 read and lost in the crash
+        second = make(tmp_path, clock)  # restart: new process, continuing from the store's cursor
+        poll_pages(second, 5)
+        with store.read() as db:
+            keys = [r[0] for r in db.execute(text("select entity_key from records order by id"))]
+        assert keys == [f"SKU-{i}@s" for i in range(7)]
+        assert (tmp_path / "done" / "stock-9.csv").exists()
+    finally:
+        store.close()
