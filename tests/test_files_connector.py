@@ -345,3 +345,12 @@ def test_restart_against_the_real_store_keeps_every_row_exactly_once(tmp_path):
         assert (tmp_path / "done" / "stock-9.csv").exists()
     finally:
         store.close()
+
+
+def test_reading_needs_a_pattern_so_one_flow_never_takes_another_entitys_files(tmp_path):
+    conn = make(tmp_path, Clock(), layouts={"order": {"format": "jsonl"}})
+    drop(tmp_path, "stock-1.csv", stock_rows(("A", "s", 1)))
+    with pytest.raises(DeliveryError) as exc:
+        run(conn.pull("order", None, 10))
+    assert exc.value.category == "validation" and "options.layouts.order has no `pattern:`" in exc.value.message
+    assert (tmp_path / "inbox" / "stock-1.csv").exists()

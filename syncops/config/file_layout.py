@@ -63,7 +63,9 @@ class Column:
 class Layout:
     entity: str
     format: str = "csv"
-    pattern: str = "*"  # glob of files to read from the inbox
+    # Glob of files to read from the inbox; required to read (a catch-all would take another
+    # entity's files and move them to done/ before their own flow read them).
+    pattern: str | None = None
     write_pattern: str = "{entity}-{key}.{ext}"  # name of a written file (outbox)
     delimiter: str = ","
     encoding: str = "utf-8"

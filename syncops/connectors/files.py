@@ -85,6 +85,9 @@ class FilesConnector:
 
     async def pull(self, entity: str, cursor: str | None, limit: int) -> PullPage:
         layout = self._layout(entity)
+        if not layout.pattern:
+            raise DeliveryError(Category.VALIDATION, f"options.layouts.{entity} has no `pattern:`, needed to read "
+                                f"{entity} files (e.g. \"stock-*.csv\"), so no other file is taken for one")
         state = json.loads(cursor) if cursor else {}
         # The engine committed this cursor: files it lists as read may leave the inbox now.
         for name, to, why in state.pop("settle", []):

@@ -43,7 +43,7 @@ tenants:
           host_key_fingerprint: "FINGERPRINT"
           settle_seconds: 0
           layouts:
-            inventory: {format: jsonl}
+            inventory: {format: jsonl, pattern: "*.jsonl"}
     flows:
       - name: stock
         entity: inventory
