@@ -15,8 +15,8 @@ import re
 from typing import Any, Mapping
 
 SERVICE = "syncops"
-SIMULATOR_SECRET = "simulator-token"
-NO_SECRET = "none"  # credential of a local drop folder (config.schema.NO_SECRET)  # the simulators accept any non-empty token
+SIMULATOR_SECRET = "simulator-token"  # the simulators accept any non-empty token
+NO_SECRET = "none"  # credential of a local drop folder (config.schema.NO_SECRET)
 ALLOW_PLAINTEXT_ENV = "SYNCOPS_ALLOW_PLAINTEXT_KEYRING"
 
 _keyring_hook: Any = None
