@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ENDPOINT_KINDS = ("square", "shopify", "bigcommerce", "odoo", "amazon", "businesscentral", "woocommerce")
+ENDPOINT_KINDS = ("square", "shopify", "bigcommerce", "odoo", "amazon", "businesscentral", "woocommerce", "files", "sftp")
+# Drop folders: base_url is file:///folder or sftp://host:port/folder, options hold folders and layouts.
+FOLDER_KINDS = ("files", "sftp")
 FLOW_ENTITIES = ("inventory", "order", "return", "price", "product", "settlement")
 MAPPING_ROLES = ("sku", "location", "tax_code", "order_status", "gl_account", "payment_method")
 # Only the latest inventory level / price matters, so queued updates for the same key can be merged.
@@ -20,6 +22,7 @@ COALESCE_BY_DEFAULT = frozenset({"inventory", "price"})
 # base_url / credential value meaning "the built-in simulator provides URL and auth at run time".
 SIMULATOR = "simulator"
 KEYRING = "keyring"
+NO_SECRET = "none"  # a local `files` endpoint: the file system's permissions are its credential
 ENV_PREFIX = "env:"
 KEYRING_SERVICE = "syncops"
 
@@ -42,7 +45,7 @@ class RetryPolicy:
 class Endpoint:
     name: str
     kind: str  # one of ENDPOINT_KINDS
-    base_url: str  # http(s) URL without trailing slash, or SIMULATOR
+    base_url: str  # http(s) URL without trailing slash (file:/sftp: for drop folders), or SIMULATOR
     credential: str  # reference only: "keyring", "env:VAR" or "simulator"; never the secret itself
     options: dict[str, Any] = field(default_factory=dict)  # vendor-specific, e.g. odoo database, shopify api_version
     tenant: str = ""  # owning tenant, so the endpoint alone can name its keyring entry

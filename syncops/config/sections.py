@@ -6,7 +6,7 @@ import re
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node
 
 from .durations import DurationError, parse_duration
 from .reader import Reader, join, suggest
@@ -15,8 +15,10 @@ from .schema import (
     ENDPOINT_KINDS,
     ENV_PREFIX,
     FLOW_ENTITIES,
+    FOLDER_KINDS,
     KEYRING,
     MAPPING_ROLES,
+    NO_SECRET,
     SIMULATOR,
     Endpoint,
     Flow,
@@ -54,13 +56,15 @@ def build_endpoint(r: Reader, tenant: str, name: str, node: Node, path: str) -> 
         return None
     _missing(r, node, path, items, {"kind": "kind: shopify", "base_url": "base_url: https://shop.example.com"})
     kind = _choice(r, items["kind"][1], join(path, "kind"), "an endpoint kind", ENDPOINT_KINDS) if "kind" in items else None
-    base_url = _base_url(r, items["base_url"][1], join(path, "base_url")) if "base_url" in items else None
-    credential = _credential(r, items.get("credential"), join(path, "credential"), base_url)
+    base_url = _base_url(r, items["base_url"][1], join(path, "base_url"), kind) if "base_url" in items else None
+    credential = _credential(r, items.get("credential"), join(path, "credential"), base_url, kind)
     options = r.plain(items["options"][1], join(path, "options")) if "options" in items else {}
     if options is not None and not isinstance(options, dict):
         r.error(items["options"][1], join(path, "options"), "expected a mapping of vendor options, got a single value")
     elif options and "max_wait" in options:
         _max_wait(r, items["options"][1], join(join(path, "options"), "max_wait"), options["max_wait"])
+    if kind in FOLDER_KINDS and options is not None and isinstance(options, dict):
+        _folder_options(r, items["options"][1] if "options" in items else node, join(path, "options"), options, kind)
     webhook = None
     if "webhook" in items:
         from .webhooks import build_endpoint_webhook
@@ -81,10 +85,57 @@ def _max_wait(r: Reader, node: Node, path: str, value: object) -> None:
         r.error(node, path, f"expected max_wait between 1s and 1d, got {value!r}")
 
 
-def _base_url(r: Reader, node: Node, path: str) -> str | None:
+def _folder_options(r: Reader, node: Node, path: str, options: dict, kind: str) -> None:
+    """Folders and column layouts of a drop folder (files / sftp), checked where they are written."""
+    from .file_layout import LayoutProblem, parse_options
+
+    try:
+        parse_options(options, kind)
+    except LayoutProblem as exc:
+        target, sub, walking = node, path, True
+        for key in exc.keys:  # walk to the offending key's node, for its line; a missing key: its parent's
+            found = [v for k, v in target.value if getattr(k, "value", None) == str(key)] \
+                if walking and isinstance(target, MappingNode) else []
+            if found:
+                target = found[0]
+            walking = bool(found)
+            sub = join(sub, key)
+        r.error(target, sub, exc.message)
+
+
+def _folder_url(r: Reader, node: Node, path: str, value: str, kind: str) -> str | None:
+    """files: file:///absolute/folder; sftp: sftp://host[:port]/folder (no user, no password)."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    scheme = "file" if kind == "files" else "sftp"
+    if parts is not None and (parts.password is not None or parts.username is not None):
+        r.error(node, path, "expected a URL without user or password (username goes in options, the secret in "
+                "`credential:`), got one with user@ (not shown)")
+        return None
+    ok = parts is not None and parts.scheme == scheme and parts.path.startswith("/") and (
+        not parts.netloc if kind == "files" else bool(parts.hostname))
+    if not ok:
+        example = "file:///srv/syncops/acme-pos" if kind == "files" else "sftp://sftp.3pl.example.com:22/acme"
+        r.error(node, path, f"expected a {scheme}: URL like {example} or 'simulator', got {value!r}")
+        return None
+    del port
+    return value.rstrip("/") if parts.path != "/" else value
+
+
+def _base_url(r: Reader, node: Node, path: str, kind: str | None = None) -> str | None:
     value = r.text(node, path, "an http(s) URL or 'simulator'")
+    if kind in FOLDER_KINDS and value == SIMULATOR:
+        # The simulated world serves HTTP vendors only; a scratch folder is as easy to point at.
+        r.error(node, path, f"expected a {'file:' if kind == 'files' else 'sftp:'} URL: a {kind} endpoint has no "
+                "built-in simulator (point it at a scratch folder, or syncops.simulator.sftp for SFTP)")
+        return None
     if value is None or value == SIMULATOR:
         return value
+    if kind in FOLDER_KINDS:
+        return _folder_url(r, node, path, value, kind)
     try:
         parts = urlsplit(value)
         ok = parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -102,15 +153,24 @@ def _base_url(r: Reader, node: Node, path: str) -> str | None:
     return value.rstrip("/")  # connectors join paths onto it
 
 
-def _credential(r: Reader, entry: tuple[Node, Node] | None, path: str, base_url: str | None) -> str | None:
+def _credential(r: Reader, entry: tuple[Node, Node] | None, path: str, base_url: str | None,
+                kind: str | None = None) -> str | None:
     if entry is None:
-        # The simulator needs no secret, so it would be odd to demand a keyring entry for it.
+        # The simulator needs no secret, so it would be odd to demand a keyring entry for it;
+        # nor does a local drop folder (the file system's permissions guard it).
+        if kind == "files":
+            return NO_SECRET
         return SIMULATOR if base_url == SIMULATOR else KEYRING
     node = entry[1]
     value = r.text(node, path, "a credential reference")
     if value is None:
         return None
     if value == KEYRING:
+        return value
+    if value == NO_SECRET:
+        if kind != "files":
+            r.error(node, path, "expected 'keyring' or 'env:VARNAME': only a local `files` endpoint needs no secret")
+            return None
         return value
     if value == SIMULATOR:
         if base_url not in (SIMULATOR, None):

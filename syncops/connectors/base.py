@@ -24,6 +24,13 @@ class SourceChange:
     changed_at: float  # epoch seconds when the source changed (latency is measured from here)
 
 
+# A source row that cannot become a canonical payload (a drop file's bad row) is still stored, so
+# the technician sees it: its payload holds what could be read plus this key, whose value says
+# where and why ("stock.csv:4: column Qty (available): must be a whole number"). The dispatcher
+# fails such a record as `validation` with that message; an operator's edit removes the key.
+SOURCE_PROBLEM = "_source_problem"
+
+
 @dataclass(frozen=True)
 class PullPage:
     changes: list[SourceChange]

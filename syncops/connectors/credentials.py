@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 SERVICE = "syncops"
 SIMULATOR_SECRET = "simulator-token"  # the simulators accept any non-empty token
+NO_SECRET = "none"  # credential of a local drop folder (config.schema.NO_SECRET)
 ALLOW_PLAINTEXT_ENV = "SYNCOPS_ALLOW_PLAINTEXT_KEYRING"
 
 _keyring_hook: Any = None
@@ -107,6 +108,8 @@ def _resolve(tenant: str, endpoint: str, credential_ref: str | None, keyring_mod
              environ: Mapping[str, str]) -> tuple[str | None, str, str]:
     """(secret, source description, hint for MissingSecret)."""
     ref = (credential_ref or "keyring").strip()
+    if ref == NO_SECRET:
+        return "", "none needed (local folder)", ""
     if ref == "simulator":
         return SIMULATOR_SECRET, "simulator (fixed dummy token)", ""
     if ref.startswith("env:"):
@@ -130,7 +133,7 @@ def get_secret(tenant: str, endpoint: str, credential_ref: str | None = "keyring
                keyring_module: Any = None, environ: Mapping[str, str] | None = None) -> str:
     environ = os.environ if environ is None else environ
     secret, _, hint = _resolve(tenant, endpoint, credential_ref, keyring_module, environ)
-    if not secret:
+    if not secret and credential_ref != NO_SECRET:
         raise MissingSecret(f"no secret for {tenant}/{endpoint}: {hint}")
     return secret
 
@@ -140,7 +143,7 @@ def describe_source(tenant: str, endpoint: str, credential_ref: str | None = "ke
     """Where the secret would come from ("keyring (SecretService)", "environment VAR", "missing")."""
     environ = os.environ if environ is None else environ
     secret, source, _ = _resolve(tenant, endpoint, credential_ref, keyring_module, environ)
-    return source if secret else "missing"
+    return source if secret or credential_ref == NO_SECRET else "missing"
 
 
 def set_secret(tenant: str, endpoint: str, secret: str, *, keyring_module: Any = None,

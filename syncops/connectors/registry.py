@@ -21,6 +21,10 @@ def connector_class(kind: str) -> Any:
         from syncops.connectors.businesscentral import BusinessCentralConnector as cls
     elif kind == "woocommerce":
         from syncops.connectors.woocommerce import WooCommerceConnector as cls
+    elif kind == "files":
+        from syncops.connectors.files import FilesConnector as cls
+    elif kind == "sftp":
+        from syncops.connectors.sftp import SftpConnector as cls
     else:
         raise ValueError(f"no connector for endpoint kind {kind!r}")
     return cls

@@ -11,7 +11,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from syncops.connectors.base import Delivery, ItemResult
+from syncops.connectors.base import SOURCE_PROBLEM, Delivery, ItemResult
 from syncops.connectors.errors import DeliveryError
 from syncops.mapping import UnmappedValue, apply_mappings
 from syncops.models.registry import PayloadInvalid, validate_payload
@@ -132,6 +132,9 @@ class Dispatcher:
         reloaded = False
         ready, outcomes = [], []
         for rec in records:
+            if isinstance(rec.payload, dict) and SOURCE_PROBLEM in rec.payload:
+                outcomes.append(Outcome(rec, Category.VALIDATION, str(rec.payload[SOURCE_PROBLEM])[:1000]))
+                continue
             try:
                 try:
                     mapped, applied = apply_mappings(flow.entity, rec.payload, dict(flow.mappings), maps)
