@@ -311,7 +311,8 @@ class Activity:
         for app in self.world.apps_of(tenant, "woocommerce"):
             if gid in app.orders and not app.refunds.get(gid):  # one refund per shop order
                 sku = self.rng.choice([li["sku"] for li in app.orders[gid]["line_items"]])
-                app.refund(gid, [(sku, 1)], reason="Customer return")
+                # The ERP is the stock master here: the shop does not put it back on its shelf.
+                app.refund(gid, [(sku, 1)], api_restock=False, reason="Customer return")
                 return True
         return False
 
