@@ -12,6 +12,7 @@ from syncops.connectors.base import Delivery
 from syncops.connectors.errors import DeliveryError
 from syncops.connectors.netsuite import NetSuiteConnector
 from syncops.connectors.netsuite_auth import SIM_CREDENTIALS, base_string
+from syncops.connectors.netsuite_records import external_id
 from syncops.models import validate_payload
 from syncops.simulator import netsuite as sim
 from syncops.simulator.faults import Faults
@@ -152,14 +153,19 @@ def test_orders_read_by_suiteql_with_keyset_pages_across_one_timestamp(app, serv
 
     later = app.add_transaction("SalesOrd", [("MUG-WHITE", 3, "12.50")], modified=t + 5)  # same second, new id
     app.touch(ids[0], t + 50)  # edited in NetSuite
-    again, _, _ = run(lambda c: pull_all(c, "order", cursor, 2), server, clock)
+    now = app.add_transaction("SalesOrd", [("MUG-WHITE", 1, "12.50")])  # this very second: not over yet
+    again, cursor, _ = run(lambda c: pull_all(c, "order", cursor, 2), server, clock)
     assert [c.source_payload["row"]["id"] for c in again] == [str(later), str(ids[0])]
+    clock.advance(3)
+    last, _, _ = run(lambda c: pull_all(c, "order", cursor, 2), server, clock)
+    assert [c.source_payload["row"]["id"] for c in last] == [str(now)]
     assert again[1].idempotency_key != changes[0].idempotency_key  # a new version of the same order
 
 
 def test_return_authorizations_read_with_their_order_number(app, server, clock):
     so = app.add_transaction("SalesOrd", [("MUG-WHITE", 2, "12.50")], tranid="SO77")
     app.add_transaction("RtnAuth", [("MUG-WHITE", 1, "12.50")], created_from=so, tranid="RA5")
+    clock.advance(3)  # read once its modification second is over
     changes, _, _ = run(lambda c: pull_all(c, "return", None), server, clock)
     ret = validate_payload("return", changes[0].payload)
     assert len(changes) == 1 and (ret.return_number, ret.order_number, str(ret.total)) == ("RA5", "SO77", "12.50")
@@ -206,6 +212,7 @@ def test_order_upserted_by_external_id_a_replay_applies_once(app, server, clock)
     # A new version of the order (edited at the source) updates it instead of creating another.
     [third] = run(lambda c: c.push("order", [delivery(order(qty=5), "k2", "WEB-1001")]), server, clock)
     assert third.target_ref == first.target_ref and len(app.of_type("salesOrder")) == 1
+    assert external_id("so", "#1001") != external_id("so", "1001")  # unsafe characters never collide
     assert app.of_type("salesOrder")[0]["lines"][0]["quantity"] == 5.0
 
 
@@ -347,3 +354,92 @@ def test_an_unknown_query_is_refused_netsuite_style(app, server, clock):
     with pytest.raises(DeliveryError) as err:
         run(lambda c: c.suiteql("SELECT * FROM everything"), server, clock)
     assert err.value.category is Category.VALIDATION and err.value.vendor_code == "INVALID_PARAMETER"
+
+
+# ---------------------------------------------------------------- engine + world
+
+WORLD_CONFIG = """
+tenants:
+  acme:
+    endpoints:
+      web: {kind: shopify, base_url: simulator, credential: simulator}
+      ns: {kind: netsuite, base_url: simulator, credential: simulator,
+           options: {default_customer: "1", adjustment_account: "5000"}}
+    maps:
+      sku: {TSHIRT-RED-M: TSHIRT-RED-M, MUG-WHITE: MUG-WHITE}
+      loc: {"Main Warehouse": web}
+    flows:
+      - {name: web-orders, entity: order, source: web, target: ns, schedule: {every: 0.5s}, sla: 1m,
+         retry: {max_attempts: 50, base_delay: 0.05s, max_delay: 0.2s}, mappings: {sku: sku}}
+      - {name: ns-stock, entity: inventory, source: ns, target: web, schedule: {every: 0.5s}, sla: 1m,
+         mappings: {sku: sku, location: loc}}
+"""
+
+
+def test_engine_orders_into_netsuite_through_an_outage_and_a_restart(tmp_path):
+    from syncops.config import load_config
+    from syncops.engine.events import EventLog
+    from syncops.engine.runtime import Engine
+    from syncops.simulator.world import World
+    from syncops.store import queries
+    from syncops.store.db import open_store
+    from syncops.store.filters import RecordFilter
+
+    from tests.engine.harness import until
+
+    path = tmp_path / "syncops.yaml"
+    path.write_text(WORLD_CONFIG)
+    config = load_config(path, env={})
+    world = World(config, profile="calm").start()
+    web, ns = world.apps_of("acme", "shopify")[0], world.apps_of("acme", "netsuite")[0]
+    store = open_store(f"sqlite:///{tmp_path}/store.db")
+
+    def rows(flow: str) -> list[Any]:
+        return queries.list_records(store, RecordFilter(flow=flow), limit=100).rows
+
+    def delivered(flow: str) -> int:
+        return sum(1 for r in rows(flow) if r.state == "delivered")
+
+    def engine() -> Engine:
+        return Engine(config, store, url_overrides=world.url_overrides, log=EventLog(quiet=True), idle_poll=0.05,
+                      control_every=0.1, heartbeat_every=0.5, breaker_cooldown=0.3)
+
+    def breaker() -> str | None:
+        state = queries.endpoint_states(store).get(("acme", "ns"))
+        return state.breaker if state is not None else None
+
+    async def main() -> None:
+        first = engine()
+        await first.start()
+        try:
+            # NetSuite's stock reaches the storefront (Shopify's web location started at 40).
+            await until(lambda: web.level("MUG-WHITE", "web") == 20, 20, "NetSuite stock at the web location")
+            for _ in range(3):
+                web.place_web_order([("MUG-WHITE", 1), ("TSHIRT-RED-M", 2)])
+            await until(lambda: delivered("web-orders") == 3, 20, "three orders in NetSuite")
+            ns.faults.forced_outage = True
+            for _ in range(3):
+                web.place_web_order([("MUG-WHITE", 1)])
+            await until(lambda: breaker() == "open", 20, "NetSuite breaker open")
+        finally:
+            await first.stop(deadline=5)  # a restart with three orders not yet delivered
+        assert delivered("web-orders") == 3 and len(rows("web-orders")) == 6
+        ns.faults.forced_outage = False
+        second = engine()
+        await second.start()
+        try:
+            await until(lambda: delivered("web-orders") == 6, 20, "every order delivered after the restart")
+            await until(lambda: breaker() == "closed", 20, "NetSuite breaker closed")
+        finally:
+            await second.stop(deadline=5)
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        world.stop()
+        store.close()
+    orders = ns.of_type("salesOrder")
+    # Neither lost nor duplicated: one sales order per web order, each named by its externalId.
+    assert len(orders) == 6 and len({o["externalid"] for o in orders}) == 6
+    assert {o["externalid"] for o in orders} == {external_id("so", r.entity_key) for r in rows("web-orders")}
+    assert all(o["externalid"].startswith("syncops-so-100") for o in orders)  # "#1001": readable, hashed

@@ -22,7 +22,8 @@ URLs: ``base_url`` is ``https://<account>.suitetalk.api.netsuite.com``. Options:
 (the account's, in which SuiteQL renders dates; default UTC), ``location`` (fallback location
 name), ``rescan_every``, ``orders_since``, ``subsidiary`` (internal id, default 1),
 ``adjustment_account`` (account number of inventory adjustments), ``default_customer`` (internal id
-for records without a known e-mail), ``local_currency`` (default USD), ``max_wait``.
+for records without a known e-mail), ``local_currency`` (default USD), ``settle`` (default 2 s: a
+transaction is read once its modification second is this far in the past), ``max_wait``.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ EXCERPT = 500
 CONCURRENCY = 5  # NetSuite's account limit without SuiteCloud Plus licences
 RESCAN_EVERY = 300.0
 CONCURRENCY_WAIT = 1.0  # NetSuite sends no Retry-After with CONCURRENCY_LIMIT_EXCEEDED: our own pause
+SETTLE = 2.0  # seconds a modification second must be over before it is read (clock skew margin)
 SIM_ACCOUNT = "SIM1234567"
-EPOCH = "1970-01-01 00:00:00"
 QUERY_PATH = "/services/rest/query/v1/suiteql"
 RECORD_PATH = "/services/rest/record/v1"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -64,8 +65,8 @@ TRANSACTIONS = (
     "FROM transaction t JOIN currency cur ON cur.id = t.currency LEFT JOIN customer c ON c.id = t.entity "
     "LEFT JOIN transaction src ON src.id = t.createdfrom WHERE t.type = '{type}' AND "
     "(t.lastmodifieddate > TO_TIMESTAMP('{since}', 'YYYY-MM-DD HH24:MI:SS') OR "
-    "(t.lastmodifieddate = TO_TIMESTAMP('{since}', 'YYYY-MM-DD HH24:MI:SS') AND t.id > {after})) "
-    "ORDER BY t.lastmodifieddate, t.id")
+    "(t.lastmodifieddate = TO_TIMESTAMP('{since}', 'YYYY-MM-DD HH24:MI:SS') AND t.id > {after})) AND "
+    "t.lastmodifieddate < TO_TIMESTAMP('{until}', 'YYYY-MM-DD HH24:MI:SS') ORDER BY t.lastmodifieddate, t.id")
 LINES = ("SELECT tl.transaction, i.itemid, tl.quantity, tl.rate, tl.netamount FROM transactionline tl "
          "JOIN item i ON i.id = tl.item WHERE tl.transaction IN ({ids}) AND tl.mainline = 'F' "
          "ORDER BY tl.transaction, tl.linesequencenumber")
@@ -161,6 +162,7 @@ class NetSuiteConnector:
         self.location = str(self.options.get("location") or "netsuite")
         self.local_currency = str(self.options.get("local_currency") or "USD")
         self.rescan_every = _duration(self.options.get("rescan_every"), RESCAN_EVERY)
+        self.settle = _duration(self.options.get("settle"), SETTLE)
         self.auth = TokenAuth(secret, self.realm, clock=clock, nonce=nonce, simulated=loopback)
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(
@@ -256,6 +258,20 @@ class NetSuiteConnector:
             raise DeliveryError(Category.VALIDATION, f"NetSuite cursor {cursor[:80]!r} is not one syncops wrote")
         return state
 
+    def stamp(self, epoch: float) -> str:
+        return datetime.fromtimestamp(int(epoch), tz=self.zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    def _since(self) -> float:
+        raw = self.options.get("orders_since")
+        if not raw:
+            return 0.0
+        try:
+            when = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        except ValueError:
+            raise DeliveryError(Category.VALIDATION, f"options.orders_since {str(raw)[:40]!r} is not an ISO "
+                                "date or date-time") from None
+        return (when if when.tzinfo else when.replace(tzinfo=self.zone)).timestamp()
+
     def epoch(self, stamp: Any) -> float | None:
         """A TO_CHAR'd 'YYYY-MM-DD HH24:MI:SS' in the account's time zone, as epoch seconds."""
         if not isinstance(stamp, str) or not _STAMP.fullmatch(stamp):
@@ -266,13 +282,15 @@ class NetSuiteConnector:
             return None
 
     async def _pull_transactions(self, entity: str, cursor: str | None, limit: int) -> PullPage:
-        since = str(self.options.get("orders_since") or EPOCH)
-        state = self._cursor(cursor, {"m": since, "id": 0})
+        state = self._cursor(cursor, {"m": self.stamp(self._since()), "id": 0})
         stamp, after = state.get("m"), state.get("id")
-        if self.epoch(stamp) is None and stamp != EPOCH or type(after) is not int or after < 0:
+        if self.epoch(stamp) is None or type(after) is not int or after < 0:
             raise DeliveryError(Category.VALIDATION, f"NetSuite cursor {str(cursor)[:80]!r} is not one syncops wrote")
         trantype, _ = _TYPES[entity]
-        q = TRANSACTIONS.format(type=trantype, since=stamp, after=after)
+        # Only seconds that are over: a row written later in the cursor's own second could carry a
+        # lower id than the cursor's and would be skipped (NetSuite dates have whole seconds).
+        until = self.stamp(self.clock() - self.settle)
+        q = TRANSACTIONS.format(type=trantype, since=stamp, after=after, until=until)
         rows, more = await self.suiteql(q, limit=limit)
         ids = []
         for row in rows:

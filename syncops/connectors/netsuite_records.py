@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -63,10 +64,12 @@ def _q(value: Any) -> Decimal:
 
 
 def external_id(prefix: str, key: str) -> str:
-    text = f"syncops-{prefix}-{key}"
-    if len(text) > MAX_EXTERNAL or any(c in text for c in "/?#%"):
-        text = f"syncops-{prefix}-h{hashlib.sha256(key.encode()).hexdigest()[:40]}"
-    return text
+    """``syncops-<prefix>-<key>``; a key with characters unsafe in a URL path (``#1001``) or too long
+    keeps its safe part and gains a hash of the whole key, so two keys never share one externalId."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "", key)
+    if safe == key and len(key) <= MAX_EXTERNAL - 12:
+        return f"syncops-{prefix}-{key}"
+    return f"syncops-{prefix}-{safe[:60]}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
 # ---------------------------------------------------------------------------------------- pull
@@ -380,7 +383,20 @@ async def _one(conn: Any, entity: str, d: Delivery) -> ItemResult:
 async def push(conn: Any, entity: str, deliveries: list[Delivery]) -> list[ItemResult]:
     """Every record of the batch at once (the connector's semaphore caps what is in flight). When all
     of them failed for the endpoint's sake (down, throttled, refused), the whole call failed."""
-    outcomes = await asyncio.gather(*(_one(conn, entity, d) for d in deliveries), return_exceptions=True)
+    # Records of one entity key go one after another (a stock delta is read, then written).
+    groups: dict[str, list[int]] = {}
+    for i, d in enumerate(deliveries):
+        groups.setdefault(d.entity_key, []).append(i)
+    outcomes: list[Any] = [None] * len(deliveries)
+
+    async def in_turn(indexes: list[int]) -> None:
+        for i in indexes:
+            try:
+                outcomes[i] = await _one(conn, entity, deliveries[i])
+            except Exception as exc:  # sorted out below, once every record has had its turn
+                outcomes[i] = exc
+
+    await asyncio.gather(*(in_turn(ix) for ix in groups.values()))
     errors = [o for o in outcomes if isinstance(o, BaseException)]
     for o in errors:
         if not isinstance(o, DeliveryError):

@@ -56,8 +56,8 @@ _QUERIES = {
         r"c\.companyname, src\.tranid AS createdfrom, TO_CHAR\(t\.lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS'\) AS "
         r"modified FROM transaction t JOIN currency cur ON cur\.id = t\.currency LEFT JOIN customer c ON c\.id = "
         r"t\.entity LEFT JOIN transaction src ON src\.id = t\.createdfrom WHERE t\.type = '(SalesOrd|RtnAuth)' AND "
-        rf"\(t\.lastmodifieddate > {_TS} OR \(t\.lastmodifieddate = {_TS} AND t\.id > (\d+)\)\) "
-        r"ORDER BY t\.lastmodifieddate, t\.id"),
+        rf"\(t\.lastmodifieddate > {_TS} OR \(t\.lastmodifieddate = {_TS} AND t\.id > (\d+)\)\) AND "
+        rf"t\.lastmodifieddate < {_TS} ORDER BY t\.lastmodifieddate, t\.id"),
     "lines": re.compile(
         r"SELECT tl\.transaction, i\.itemid, tl\.quantity, tl\.rate, tl\.netamount FROM transactionline tl "
         r"JOIN item i ON i\.id = tl\.item WHERE tl\.transaction IN \((\d+(?:, \d+)*)\) AND tl\.mainline = 'F' "
@@ -301,7 +301,8 @@ class NetSuiteApp:
 
     def _q_transactions(self, m: re.Match[str]) -> list[dict[str, Any]]:
         trantype, gt, eq, after = m.group(1), _epoch(m.group(2)), _epoch(m.group(3)), int(m.group(4))
-        rows = [r for r in self.records.values() if r["type"] == trantype
+        before = _epoch(m.group(5))
+        rows = [r for r in self.records.values() if r["type"] == trantype and r["modified"] < before
                 and (r["modified"] > gt or (r["modified"] == eq and r["id"] > after))]
         rows.sort(key=lambda r: (r["modified"], r["id"]))
         out = []
