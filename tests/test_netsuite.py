@@ -213,6 +213,10 @@ def test_order_upserted_by_external_id_a_replay_applies_once(app, server, clock)
     [third] = run(lambda c: c.push("order", [delivery(order(qty=5), "k2", "WEB-1001")]), server, clock)
     assert third.target_ref == first.target_ref and len(app.of_type("salesOrder")) == 1
     assert external_id("so", "#1001") != external_id("so", "1001")  # unsafe characters never collide
+    import httpx
+
+    shown = httpx.get(f"{server.url}/_sim/state").json()["records"]
+    assert [(r["externalid"], r["writes"]) for r in shown] == [("syncops-so-WEB-1001", 4)]
     assert app.of_type("salesOrder")[0]["lines"][0]["quantity"] == 5.0
 
 
@@ -443,3 +447,49 @@ def test_engine_orders_into_netsuite_through_an_outage_and_a_restart(tmp_path):
     assert len(orders) == 6 and len({o["externalid"] for o in orders}) == 6
     assert {o["externalid"] for o in orders} == {external_id("so", r.entity_key) for r in rows("web-orders")}
     assert all(o["externalid"].startswith("syncops-so-100") for o in orders)  # "#1001": readable, hashed
+
+
+# ---------------------------------------------------------------- OAuth 2.0 machine-to-machine
+
+
+def _m2m(kind: str = "rsa") -> tuple[Any, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if kind == "rsa" else \
+        ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return key, json.dumps({"client_id": "sim-m2m-client", "certificate_id": "sim-cert-1", "private_key": pem})
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ec"])
+def test_machine_to_machine_token_from_a_signed_assertion_is_cached_and_renewed(kind, clock):
+    key, secret = _m2m(kind)
+    app = sim.NetSuiteApp(Faults(clock=clock), clock, items=ITEMS, m2m_public_key=key.public_key())
+    with SimServer(app) as server:
+        async def go(conn):
+            first = await conn.check_auth()
+            await conn.pull("order", None, 10)
+            assert app.token_requests == 1  # one token for both calls
+            clock.advance(3600)  # the access token has run out
+            await conn.check_auth()
+            assert app.token_requests == 2
+            app.tokens.clear()  # revoked in NetSuite: the 401 drops it and one new token is fetched
+            await conn.check_auth()
+            return first
+
+        assert "SIM1234567" in run(go, server, clock, secret=secret)
+        assert app.token_requests == 3
+
+
+def test_machine_to_machine_with_the_wrong_key_is_auth_and_the_key_never_shown(clock):
+    key, _ = _m2m()
+    _, other = _m2m()
+    app = sim.NetSuiteApp(Faults(clock=clock), clock, items=ITEMS, m2m_public_key=key.public_key())
+    with SimServer(app) as server:
+        with pytest.raises(DeliveryError) as err:
+            run(lambda c: c.check_auth(), server, clock, secret=other)
+    pem_body = json.loads(other)["private_key"].splitlines()[1]
+    assert err.value.category is Category.AUTH and "signature does not verify" in str(err.value)
+    assert pem_body not in str(err.value) and pem_body not in (err.value.response_excerpt or "")

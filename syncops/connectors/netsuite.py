@@ -11,7 +11,8 @@
 - push ``order`` -> salesOrder, ``return`` -> creditMemo, ``settlement`` -> journalEntry,
   ``inventory`` -> inventoryAdjustment (netsuite_records.py), idempotent by externalId.
 
-Auth: token-based authentication, OAuth 1.0a HMAC-SHA256 (netsuite_auth.py).
+Auth: token-based authentication, OAuth 1.0a HMAC-SHA256 (netsuite_auth.py), or OAuth 2.0
+machine-to-machine with a signed JWT assertion (netsuite_m2m.py), chosen by the secret's shape.
 
 Limits: NetSuite caps concurrent web-service requests per account (5 without SuiteCloud Plus) and
 answers 429 ``CONCURRENCY_LIMIT_EXCEEDED`` beyond it; this connector keeps at most
@@ -44,6 +45,7 @@ from syncops.connectors import signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
 from syncops.connectors.netsuite_auth import TokenAuth
+from syncops.connectors.netsuite_m2m import TOKEN_PATH, MachineToMachine, is_m2m_secret
 from syncops.store.categories import Category
 
 EXCERPT = 500
@@ -163,17 +165,22 @@ class NetSuiteConnector:
         self.local_currency = str(self.options.get("local_currency") or "USD")
         self.rescan_every = _duration(self.options.get("rescan_every"), RESCAN_EVERY)
         self.settle = _duration(self.options.get("settle"), SETTLE)
-        self.auth = TokenAuth(secret, self.realm, clock=clock, nonce=nonce, simulated=loopback)
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(
             max_connections=self.concurrency, max_keepalive_connections=self.concurrency))
+        self.auth: Any
+        if is_m2m_secret(secret):
+            self.auth = MachineToMachine(self._client, f"{self.base}{TOKEN_PATH}", secret, clock=clock,
+                                         ceiling=self.ceiling)
+        else:
+            self.auth = TokenAuth(secret, self.realm, clock=clock, nonce=nonce, simulated=loopback)
         self._last = CallInfo()
         self.lookups = records.Lookups()
 
     # ------------------------------------------------------------------ transport
 
     async def request(self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None,
-                      headers: dict[str, str] | None = None) -> httpx.Response:
+                      headers: dict[str, str] | None = None, _again: bool = True) -> httpx.Response:
         """One signed call, at most `concurrency` in flight; returns a 2xx response. Raises DeliveryError."""
         if not self.realm:
             raise DeliveryError(Category.AUTH, "the NetSuite endpoint needs options.account_id")
@@ -182,8 +189,8 @@ class NetSuiteConnector:
         what = f"{method} {path.removeprefix('/services/rest')}"
         write = method != "GET" and path != QUERY_PATH
         async with self._slots:
-            sent = {"Authorization": self.auth.header(method, url, query), "Accept": "application/json",
-                    "User-Agent": "syncops", **(headers or {})}
+            sent = {"Authorization": await self.auth.authorization(method, url, query),
+                    "Accept": "application/json", "User-Agent": "syncops", **(headers or {})}
             try:
                 resp = await self._client.request(method, url, params=query or None, json=body, headers=sent)
             except httpx.HTTPError as exc:
@@ -191,6 +198,10 @@ class NetSuiteConnector:
                 err = signals.transport_failure(exc, f"NetSuite {what}")
                 err.maybe_applied = err.maybe_applied and write
                 raise err from None
+        if resp.status_code == 401 and _again and isinstance(self.auth, MachineToMachine):
+            # The access token may have been revoked or expired early: one new token, then believe it.
+            self.auth.invalidate()
+            return await self.request(method, path, params=params, body=body, headers=headers, _again=False)
         if resp.status_code >= 400:
             err = classify(resp.status_code, resp.text, resp.headers, what, now=self.clock(), ceiling=self.ceiling,
                            scrub=self.auth.scrub)

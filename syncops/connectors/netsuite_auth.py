@@ -10,7 +10,7 @@ and the signature base string covers the method, the base URI and every query pa
 body is not part of it: RFC 5849 only signs form-encoded bodies). None of the four values, nor a
 signature, ever appears in a message or excerpt (``scrub``).
 
-OAuth 2.0 machine-to-machine (client credentials with a signed JWT assertion) is not supported yet.
+A secret with a ``private_key`` selects OAuth 2.0 machine-to-machine instead (netsuite_m2m.py).
 """
 
 from __future__ import annotations
@@ -103,6 +103,12 @@ class TokenAuth:
         signature = sign(base_string(method, url, [*query, *oauth]), v["consumer_secret"], v["token_secret"])
         fields = [("realm", self.realm), *oauth, ("oauth_signature", signature)]
         return "OAuth " + ", ".join(f'{k}="{pct(val)}"' for k, val in fields)
+
+    async def authorization(self, method: str, url: str, query: list[tuple[str, str]]) -> str:
+        return self.header(method, url, query)
+
+    def invalidate(self) -> None:
+        """Nothing cached: every request is signed anew."""
 
     def scrub(self, text: str) -> str:
         """`text` without any of the credential's values (raw or percent-encoded)."""

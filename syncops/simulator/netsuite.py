@@ -13,7 +13,9 @@ Serves (shapes from Oracle's REST web services guide):
 
 Every call must carry a valid OAuth 1.0a HMAC-SHA256 signature made with the account's
 integration record and token (``credentials``), a timestamp within 5 minutes of the simulator's
-clock and a nonce not seen before; otherwise 401 ``INVALID_LOGIN``. At most ``concurrency`` calls
+clock and a nonce not seen before, or a bearer token from ``POST /services/rest/auth/oauth2/v1/token``
+(client credentials with a JWT assertion signed PS256 or ES256 by the key whose public half is
+``m2m_public_key``, ``kid`` = ``m2m_certificate_id``); otherwise 401 ``INVALID_LOGIN``. At most ``concurrency`` calls
 are served at once; beyond that 429 ``CONCURRENCY_LIMIT_EXCEEDED``. ``faults.throttled()`` gives
 the same 429; an outage is 503 (or a dropped connection). ``hold`` (a threading.Event, set by
 default) lets tests keep requests in flight.
@@ -33,6 +35,7 @@ import itertools
 import re
 import threading
 import time
+import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import quote, unquote
@@ -109,12 +112,19 @@ class NetSuiteApp:
                  locations: Iterable[str] = ("Main Warehouse",), stock: int = 20,
                  accounts: Iterable[str] = ("1000", "4000", "4010", "6100", "1100", "1200", "5000"),
                  customers: Mapping[str, str] | None = None, account: str = ACCOUNT,
-                 credentials: Mapping[str, str] | None = None, concurrency: int = CONCURRENCY) -> None:
+                 credentials: Mapping[str, str] | None = None, concurrency: int = CONCURRENCY,
+                 m2m_public_key: Any = None, m2m_client_id: str = "sim-m2m-client",
+                 m2m_certificate_id: str = "sim-cert-1", token_lifetime: float = 3600.0) -> None:
         self.faults = faults or Faults(clock=clock)
         self.clock = clock
         self.account = account
         self.credentials = dict(credentials or CREDENTIALS)
         self.concurrency = concurrency
+        self.m2m_public_key, self.m2m_client_id, self.m2m_certificate_id = m2m_public_key, m2m_client_id, \
+            m2m_certificate_id
+        self.token_lifetime = token_lifetime
+        self.tokens: dict[str, float] = {}  # bearer token -> expiry
+        self.token_requests = 0
         self.hold = threading.Event()
         self.hold.set()
         self._lock = threading.RLock()
@@ -216,6 +226,8 @@ class NetSuiteApp:
                 if self.faults.plan.outage_mode == "reset":
                     return Response(drop_connection=True)
                 return _err(503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable.")
+            if request.path == "/services/rest/auth/oauth2/v1/token" and request.method == "POST":
+                return self._token(request)
             problem = self._verify(request)
             if problem is not None:
                 self.requests.append((request.method, request.path, "(refused)"))
@@ -232,8 +244,70 @@ class NetSuiteApp:
 
     # -- OAuth 1.0a, checked independently of the connector's signer
 
+    def _token(self, request: Request) -> Response:
+        from urllib.parse import parse_qs
+
+        self.token_requests += 1
+        form = {k: v[0] for k, v in parse_qs(request.body.decode(errors="replace")).items()}
+        host = request.header("host") or "127.0.0.1"
+        problem = self._check_assertion(form, f"http://{host}{request.path}")
+        if problem is not None:
+            return json_response({"error": "invalid_client", "error_description": problem}, 400)
+        token = f"sim-m2m.{uuid.uuid4().hex}"
+        self.tokens[token] = self.clock() + self.token_lifetime
+        return json_response({"access_token": token, "expires_in": str(int(self.token_lifetime)),
+                              "token_type": "Bearer"})
+
+    def _check_assertion(self, form: dict[str, str], audience: str) -> str | None:
+        import json
+
+        if form.get("grant_type") != "client_credentials" or form.get("client_assertion_type") != \
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return "unsupported grant or assertion type"
+        if self.m2m_public_key is None:
+            return "no certificate is mapped to an integration record"
+        parts = form.get("client_assertion", "").split(".")
+        if len(parts) != 3:
+            return "the assertion is not a JWT"
+        try:
+            header, claims = (json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))) for p in parts[:2])
+            signature = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+        except ValueError:
+            return "the assertion is not a JWT"
+        if not isinstance(header, dict) or not isinstance(claims, dict) or header.get("kid") != self.m2m_certificate_id:
+            return "unknown certificate id (kid)"
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, padding
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+        signed = f"{parts[0]}.{parts[1]}".encode()
+        try:
+            if header.get("alg") == "PS256":
+                self.m2m_public_key.verify(signature, signed, padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
+                                                                          salt_length=32), hashes.SHA256())
+            elif header.get("alg") == "ES256" and len(signature) == 64:
+                der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+                self.m2m_public_key.verify(der, signed, ec.ECDSA(hashes.SHA256()))
+            else:
+                return "unsupported algorithm"
+        except (InvalidSignature, TypeError, AttributeError):
+            return "the assertion's signature does not verify"
+        now = self.clock()
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if claims.get("iss") != self.m2m_client_id or claims.get("aud") != audience:
+            return "wrong iss or aud"
+        if not isinstance(iat, int) or not isinstance(exp, int) or not iat - 300 <= now < exp or exp - iat > 3600:
+            return "the assertion is expired or lives longer than an hour"
+        if "rest_webservices" not in (claims.get("scope") or []):
+            return "scope lacks rest_webservices"
+        return None
+
     def _verify(self, request: Request) -> str | None:
         header = request.header("authorization") or ""
+        if header.startswith("Bearer "):
+            expires = self.tokens.get(header[7:])
+            return None if expires is not None and self.clock() < expires else "Invalid or expired access token."
         if not header.startswith("OAuth "):
             return "No OAuth header."
         fields = dict((k, unquote(v)) for k, v in re.findall(r'(\w+)="([^"]*)"', header))
@@ -263,6 +337,8 @@ class NetSuiteApp:
         if not hmac.compare_digest(good, fields.get("oauth_signature", "")):
             return "Signature mismatch."
         self.nonces.add((ts, nonce))
+        if len(self.nonces) > 20000:  # a timestamp outside the window is refused anyway
+            self.nonces = {(t, n) for t, n in self.nonces if abs(t - self.clock()) <= 300}
         return None
 
     # -- SuiteQL
