@@ -92,7 +92,8 @@ def test_creds_check_authenticates_against_netsuite_and_names_a_bad_token(tmp_pa
                                        f"ns: {{kind: netsuite, base_url: \"{server.url}\", credential: env:NS_TBA,"))
         endpoint = load_config(path, env={}).tenants["shop"].endpoints["ns"]
         monkeypatch.setenv("NS_TBA", json.dumps(SIM_CREDENTIALS))
-        assert asyncio.run(_try_auth("shop", endpoint)) == f"ok: NetSuite account {SIM_ACCOUNT} (Honeycomb Mfg. (Parent))"
+        answer = asyncio.run(_try_auth("shop", endpoint))
+        assert answer == f"ok: NetSuite account {SIM_ACCOUNT} (Honeycomb Mfg. (Parent))"
         monkeypatch.setenv("NS_TBA", json.dumps({**SIM_CREDENTIALS, "token_secret": "0badbadbadbad"}))
         result = asyncio.run(_try_auth("shop", endpoint))
         assert result.startswith("FAIL auth: NetSuite refused") and "INVALID_LOGIN" in result

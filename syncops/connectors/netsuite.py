@@ -20,8 +20,8 @@ answers 429 ``CONCURRENCY_LIMIT_EXCEEDED`` beyond it; this connector keeps at mo
 
 URLs: ``base_url`` is ``https://<account>.suitetalk.api.netsuite.com``. Options: ``account_id``
 (realm, e.g. ``1234567_SB1``; derived from the host when absent), ``concurrency``, ``timezone``
-(the account's, in which SuiteQL renders dates; default UTC), ``location`` (fallback location
-name), ``rescan_every``, ``orders_since``, ``subsidiary`` (internal id, default 1),
+(the account's, in which SuiteQL renders dates; default UTC), ``rescan_every``, ``orders_since``,
+``subsidiary`` (internal id, default 1),
 ``adjustment_account`` (account number of inventory adjustments), ``default_customer`` (internal id
 for records without a known e-mail), ``local_currency`` (default USD), ``settle`` (default 2 s: a
 transaction is read once its modification second is this far in the past), ``max_wait``.
@@ -33,7 +33,7 @@ import asyncio
 import json
 import re
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from syncops.connectors import netsuite_records as records
+from syncops.connectors import netsuite_rows as rows_of
 from syncops.connectors import signals
 from syncops.connectors.base import CallInfo, Delivery, ItemResult, PullPage, SourceChange
 from syncops.connectors.errors import DeliveryError
@@ -161,7 +162,6 @@ class NetSuiteConnector:
             self.zone = ZoneInfo(str(self.options.get("timezone") or "UTC"))
         except (ZoneInfoNotFoundError, ValueError):
             self.zone = ZoneInfo("UTC")
-        self.location = str(self.options.get("location") or "netsuite")
         self.local_currency = str(self.options.get("local_currency") or "USD")
         self.rescan_every = _duration(self.options.get("rescan_every"), RESCAN_EVERY)
         self.settle = _duration(self.options.get("settle"), SETTLE)
@@ -316,7 +316,7 @@ class NetSuiteConnector:
                 tid = signals.number(line.get("transaction"), minimum=1, maximum=1e15)
                 if tid is not None and int(tid) in lines:
                     lines[int(tid)].append(line)
-        changes = [records.change_of(self, entity, row, lines[i]) for row, i in zip(rows, ids)]
+        changes = [rows_of.change_of(self, entity, row, lines[i]) for row, i in zip(rows, ids)]
         if rows:
             state = {"m": rows[-1]["modified"], "id": ids[-1]}
         return PullPage(changes, json.dumps(state, separators=(",", ":")), more)
@@ -332,7 +332,7 @@ class NetSuiteConnector:
         rows, more = await self.suiteql(LEVELS.format(item=item, location=location), limit=limit)
         changes = []
         for row in rows:
-            change = records.level_of(self, row)
+            change = rows_of.level_of(self, row)
             changes.append(change)
             item, location = int(row["item"]), int(row["location"])
         if more:
@@ -354,7 +354,3 @@ class NetSuiteConnector:
     async def read_levels(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
         """Current quantity available per (sku, location name), for reconciliation; unknown pairs absent."""
         return await records.read_levels(self, pairs)
-
-
-def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
