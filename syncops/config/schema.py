@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ENDPOINT_KINDS = ("square", "shopify", "bigcommerce", "odoo", "amazon", "businesscentral", "woocommerce", "files", "sftp")
+ENDPOINT_KINDS = ("square", "shopify", "bigcommerce", "odoo", "amazon", "businesscentral", "woocommerce",
+                  "netsuite", "files", "sftp")
 # Drop folders: base_url is file:///folder or sftp://host:port/folder, options hold folders and layouts.
 FOLDER_KINDS = ("files", "sftp")
 FLOW_ENTITIES = ("inventory", "order", "return", "price", "product", "settlement")

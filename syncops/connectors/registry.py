@@ -21,6 +21,8 @@ def connector_class(kind: str) -> Any:
         from syncops.connectors.businesscentral import BusinessCentralConnector as cls
     elif kind == "woocommerce":
         from syncops.connectors.woocommerce import WooCommerceConnector as cls
+    elif kind == "netsuite":
+        from syncops.connectors.netsuite import NetSuiteConnector as cls
     elif kind == "files":
         from syncops.connectors.files import FilesConnector as cls
     elif kind == "sftp":

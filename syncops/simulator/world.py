@@ -194,6 +194,15 @@ class World:
             from syncops.simulator.woocommerce import WooCommerceApp
 
             app = WooCommerceApp(faults, self.clock, skus={s: str(p) for s, p in prices.items()})
+        elif spec.kind == "netsuite":
+            from syncops.simulator.netsuite import ACCOUNT, NetSuiteApp
+
+            o = spec.options
+            default_accounts = ("1000", "1100", "1200", "4000", "4010", "5000", "6100")
+            app = NetSuiteApp(faults, self.clock, items={s: str(p) for s, p in prices.items()},
+                              locations=list(spec.locations) or [str(o.get("location") or "Main Warehouse")],
+                              accounts=[*default_accounts, *spec.accounts, str(o.get("adjustment_account", "5000"))],
+                              account=str(o.get("account_id") or ACCOUNT).upper().replace("-", "_"))
         else:
             raise ValueError(f"the simulator has no {spec.kind!r} vendor")
         self._catalogs[id(app)] = skus
