@@ -305,7 +305,8 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
         if ok:
             # One statement for the common case; RETURNING says which leases still held.
             held = {rid for (rid,) in execute_for_ids(conn, _DELIVER, [o.record.id for o in ok],
-                                                      (DELIVERED, now, now, False, False), (IN_FLIGHT, owner))}
+                                                      (DELIVERED, now, now, False, False),
+                                                      (IN_FLIGHT, owner)).fetchall()}
             refs = [dict(rid=o.record.id, ref=o.target_ref) for o in ok if o.target_ref and o.record.id in held]
             if refs:
                 conn.execute(_REF, refs)
@@ -313,7 +314,8 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
             if held:
                 _auto_resolve(conn, sorted(held), now)
         if bad:
-            held = {rid for (rid,) in execute_for_ids(conn, _HELD, [o.record.id for o in bad], (), (IN_FLIGHT, owner))}
+            held = {rid for (rid,) in execute_for_ids(conn, _HELD, [o.record.id for o in bad], (),
+                                                      (IN_FLIGHT, owner)).fetchall()}
             failed = []
             for o in bad:
                 if o.record.id not in held:
