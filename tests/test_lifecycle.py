@@ -81,6 +81,25 @@ def test_settle_ok_delivers_and_records_the_attempt(store, clock):
     assert claim_all(store) == []
 
 
+def test_one_settle_of_a_mixed_batch_changes_only_the_records_whose_lease_it_still_holds(store, clock):
+    a, b, c, d = enqueue_n(store, 4)
+    batch = claim_all(store, lease_seconds=30)
+    clock.advance(31)
+    # c's lease ran out meanwhile and another engine took it
+    with store.write() as conn:
+        conn.execute(Record.__table__.update().where(Record.__table__.c.id == c).values(lease_owner="eng-2"))
+    by_id = {x.id: x for x in batch}
+    got = settle(store, [ok(by_id[a], target_ref="ref-a"), ok(by_id[c]), fail(by_id[b]),
+                         fail(by_id[d], Category.VALIDATION, "bad sku")])
+    assert got == {a: "delivered", b: "retry_wait", d: "failed"}
+    assert [state_of(store, r) for r in (a, b, c, d)] == ["delivered", "retry_wait", "in_flight", "failed"]
+    assert get_record(store, a).target_ref == "ref-a"
+    assert [len(record_detail(store, r).attempts) for r in (a, b, c, d)] == [1, 1, 0, 1]
+    with store.read() as conn:
+        M = FlowMinute.__table__
+        assert conn.execute(select(M.c.delivered, M.c.failed)).one() == (1, 1)
+
+
 def test_retryable_failure_waits_within_backoff_and_is_claimed_only_after_due(store, clock):
     [rid] = enqueue_n(store, 1)
     [c] = claim_all(store)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -189,16 +189,20 @@ _UPSERT_ADD_CACHE: dict[tuple, Any] = {}
 
 
 def fast_executemany(conn: Any, table: Any, columns: list[str], rows: list[tuple]) -> None:
-    """Plain INSERT of many rows straight through the driver.
+    """Plain INSERT of many rows straight through the driver, as multi-row VALUES.
 
     SQLAlchemy's per-row parameter processing costs more than SQLite itself on the
-    delivery hot path; the SQL here is standard, only the placeholder style differs.
+    delivery hot path, and one multi-row statement is cheaper than the driver's
+    executemany (one statement step per row); the SQL is standard on both dialects.
     """
     if not rows:
         return
-    style = conn.dialect.paramstyle
-    marks = ", ".join("?" if style == "qmark" else "%s" for _ in columns)
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    row_marks = "(" + ", ".join(mark for _ in columns) + ")"
+    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start:start + INSERT_CHUNK]
+        conn.exec_driver_sql(head + ", ".join(row_marks for _ in chunk), tuple(v for r in chunk for v in r))
 
 
 # Rows per multi-row INSERT: 100 rows of ~20 columns stay far below SQLite's 32,766 variables
@@ -206,31 +210,46 @@ def fast_executemany(conn: Any, table: Any, columns: list[str], rows: list[tuple
 INSERT_CHUNK = 500
 
 
-def insert_ignoring_duplicates_returning(conn: Any, table: Any, rows: list[dict[str, Any]],
+def insert_ignoring_duplicates_returning(conn: Any, table: Any, columns: Sequence[str], rows: list[tuple],
                                          returning: list[str]) -> list[tuple]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING, many rows per statement, straight to the driver.
 
     The same SQL SQLAlchemy's insertmanyvalues sends (multi-row VALUES), without its per-row
-    parameter processing, which cost more than SQLite itself at enqueue. Columns missing from
-    the rows get their scalar Python-side defaults, as SQLAlchemy's insert would; the values are
-    plain str / int / float / bool / None, which both drivers take as they are. Returns the
-    inserted rows (duplicates return nothing).
+    parameter processing, which cost more than SQLite itself at enqueue. `rows` are tuples in
+    the order of `columns`; columns left out get their scalar Python-side defaults, as
+    SQLAlchemy's insert would; the values are plain str / int / float / bool / None, which both
+    drivers take as they are. Returns the inserted rows (duplicates return nothing).
     """
     if not rows:
         return []
-    given = list(rows[0])
+    given = set(columns)
     defaults = {c.name: c.default.arg for c in table.columns
-                if c.name not in rows[0] and c.default is not None and getattr(c.default, "is_scalar", False)}
-    columns = given + list(defaults)
+                if c.name not in given and c.default is not None and getattr(c.default, "is_scalar", False)}
+    names = [*columns, *defaults]
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    row_marks = "(" + ", ".join(mark for _ in columns) + ")"
-    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+    row_marks = "(" + ", ".join(mark for _ in names) + ")"
+    head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
     tail = f" ON CONFLICT DO NOTHING RETURNING {', '.join(returning)}"
     fill = tuple(defaults.values())
     out: list[tuple] = []
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[start:start + INSERT_CHUNK]
-        params = [v for r in chunk for v in (*(r[c] for c in given), *fill)]
+        params = [v for r in chunk for v in (r + fill if fill else r)]
         sql = head + ", ".join(row_marks for _ in chunk) + tail
-        out += [tuple(r) for r in conn.exec_driver_sql(sql, tuple(params))]
+        out += conn.exec_driver_sql(sql, tuple(params)).fetchall()
     return out
+
+
+def execute_for_ids(conn: Any, sql: str, ids: Sequence[int], before: Sequence[Any] = (),
+                    after: Sequence[Any] = ()) -> Any:
+    """Run hand-written SQL whose `{ids}` stands for an IN list, straight through the driver.
+
+    `?` marks a parameter (rewritten for drivers that use `%s`); `before` and `after` are the
+    parameters around the id list. SQLAlchemy expands an IN list anew on every execution,
+    which on the delivery hot path cost more than the statement itself.
+    """
+    marks = ", ".join("?" for _ in ids)
+    text = sql.replace("{ids}", marks)
+    if conn.dialect.paramstyle != "qmark":
+        text = text.replace("?", "%s")
+    return conn.exec_driver_sql(text, (*before, *ids, *after))

@@ -16,14 +16,14 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, select
 from sqlalchemy.engine import Connection
 
 from syncops.store import stats
 from syncops.store.backoff import LONGEST_WAIT, RetryPolicy, RetryPolicyLike, retry_delay
 from syncops.store.categories import RETRYABLE, Category
 from syncops.store.db import Store
-from syncops.store.dialect import fast_executemany, insert_ignoring_duplicates_returning
+from syncops.store.dialect import execute_for_ids, fast_executemany, insert_ignoring_duplicates_returning
 from syncops.store.signature import error_signature
 from syncops.store.tables import (
     BLOCKING_STATES, DELIVERED, FAILED, IN_FLIGHT, PENDING, RESOLVED, RETRY_WAIT, SUPERSEDED,
@@ -107,6 +107,11 @@ def _dumps(value: dict[str, Any] | str | None) -> str | None:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
 
 
+_ENQUEUE_COLUMNS = ("tenant", "flow", "entity", "entity_key", "idempotency_key", "target", "source_ts", "payload",
+                    "source_payload", "coalesce", "state", "version", "payload_rev", "attempts", "due_at",
+                    "created_at", "updated_at")
+
+
 def enqueue(store: Store, records: Sequence[NewRecord], *,
             cursor: tuple[str, str, str | None] | None = None) -> EnqueueResult:
     """Store new records; the same idempotency key twice makes one record.
@@ -117,13 +122,8 @@ def enqueue(store: Store, records: Sequence[NewRecord], *,
     now = store.clock()
     result = EnqueueResult()
     rows = [
-        dict(
-            tenant=r.tenant, flow=r.flow, entity=r.entity, entity_key=r.entity_key,
-            idempotency_key=r.idempotency_key, target=r.target, state=PENDING, version=1,
-            payload_rev=1, attempts=0, due_at=now, created_at=now, updated_at=now,
-            source_ts=r.source_ts, payload=_dumps(r.payload), source_payload=_dumps(r.source_payload),
-            coalesce=r.coalesce,
-        )
+        (r.tenant, r.flow, r.entity, r.entity_key, r.idempotency_key, r.target, r.source_ts,
+         _dumps(r.payload), _dumps(r.source_payload), r.coalesce, PENDING, 1, 1, 0, now, now, now)
         for r in records
     ]
     with store.write() as conn:
@@ -131,7 +131,7 @@ def enqueue(store: Store, records: Sequence[NewRecord], *,
             # Keyed like the unique constraint: one source event may feed several flows.
             inserted: dict[tuple[str, str, str], int] = {}
             for rid, tenant, flow, idem in insert_ignoring_duplicates_returning(
-                    conn, R, rows, ["id", "tenant", "flow", "idempotency_key"]):
+                    conn, R, _ENQUEUE_COLUMNS, rows, ["id", "tenant", "flow", "idempotency_key"]):
                 inserted[(tenant, flow, idem)] = rid
             # Within one call the same key can appear twice as well; dict keeps the first.
             result.inserted = sorted(inserted.values())
@@ -173,6 +173,8 @@ def _idem(r: NewRecord) -> tuple[str, str, str]:
 
 def _count_duplicates(store: Store, conn: Connection, records: Sequence[NewRecord],
                       inserted: dict[tuple[str, str, str], int], now: float) -> None:
+    if len(inserted) == len(records):
+        return  # every record made a new one: nothing was a duplicate
     seen: set[tuple[str, str, str]] = set()
     dupes: dict[tuple[str, str], int] = {}
     for r in records:
@@ -207,11 +209,15 @@ _ATTEMPT_COLUMNS = ["record_id", "at", "duration_ms", "endpoint", "status", "out
                     "response_excerpt", "error_category", "error_message"]
 
 
+# Constants in the SQL text, not an expanding parameter SQLAlchemy would render on every claim.
+_BLOCKING_LITERALS = [literal_column(f"'{s}'") for s in BLOCKING_STATES]
+
+
 def _claim_statement(with_flows: bool = False) -> Any:
     earlier = R.alias("earlier")
     blocked = exists().where(
         earlier.c.tenant == R.c.tenant, earlier.c.flow == R.c.flow,
-        earlier.c.entity_key == R.c.entity_key, earlier.c.state.in_(BLOCKING_STATES),
+        earlier.c.entity_key == R.c.entity_key, earlier.c.state.in_(_BLOCKING_LITERALS),
         earlier.c.id < R.c.id,
         # On coalescing flows a failed older value is obsolete once a newer one exists.
         or_(earlier.c.state != FAILED, R.c.coalesce == False),  # noqa: E712 - SQL, not Python
@@ -235,18 +241,16 @@ def _claim_statement(with_flows: bool = False) -> Any:
 # Statements built once: constructing them costs more than the SQL on small batches.
 _CLAIM = _claim_statement()
 _CLAIM_FLOWS = _claim_statement(with_flows=True)
-_DELIVER = R.update().where(
-    R.c.id.in_(bindparam("p_ids", expanding=True)), R.c.state == IN_FLIGHT,
-    R.c.lease_owner == bindparam("p_owner"),
-).values(
-    state=DELIVERED, delivered_at=bindparam("p_now"), attempts=R.c.attempts + 1, lease_owner=None,
-    lease_until=None, due_at=None, version=R.c.version + 1, updated_at=bindparam("p_now"),
-    error_category=None, error_message=None, error_signature=None, error_map=None, error_value=None,
-    overwrite=False, outcome_unknown=False,
-).returning(R.c.id)
+# The per-batch statements with an id list are plain SQL (dialect.execute_for_ids): the same
+# SQL SQLAlchemy would render, without its per-execution IN-list expansion.
+_DELIVER = (
+    "UPDATE records SET state = ?, delivered_at = ?, attempts = attempts + 1, lease_owner = NULL,"
+    " lease_until = NULL, due_at = NULL, version = version + 1, updated_at = ?, error_category = NULL,"
+    " error_message = NULL, error_signature = NULL, error_map = NULL, error_value = NULL, overwrite = ?,"
+    " outcome_unknown = ? WHERE id IN ({ids}) AND state = ? AND lease_owner = ? RETURNING id"
+)
+_HELD = "SELECT id FROM records WHERE id IN ({ids}) AND state = ? AND lease_owner = ?"
 _REF = R.update().where(R.c.id == bindparam("rid")).values(target_ref=bindparam("ref"))
-_HELD = select(R.c.id).where(R.c.id.in_(bindparam("p_ids", expanding=True)), R.c.state == IN_FLIGHT,
-                             R.c.lease_owner == bindparam("p_owner"))
 _FAIL = R.update().where(R.c.id == bindparam("rid"), R.c.state == IN_FLIGHT,
                          R.c.lease_owner == bindparam("p_owner")).values(
     state=bindparam("st"), due_at=bindparam("due"), attempts=bindparam("tries"),
@@ -272,12 +276,13 @@ def claim(store: Store, *, tenant: str, target: str, owner: str, limit: int = 10
         stmt, params["p_flows"] = _CLAIM_FLOWS, list(flows)
     with store.write() as conn:
         rows = conn.execute(stmt, params).all()
+    # Unpacked by position: a Row's attribute lookup cost more per record than the UPDATE.
+    loads = json.loads
     claimed = [
-        Claimed(r.id, r.tenant, r.flow, r.entity, r.entity_key, r.idempotency_key, r.target,
-                json.loads(r.payload), r.payload_rev, r.manual_retries, bool(r.overwrite), r.attempts, r.version,
-                r.source_ts,
-                r.error_category, bool(r.outcome_unknown))
-        for r in rows
+        Claimed(rid, tenant_, flow, entity, key, idem, target_, loads(payload), rev, manual, bool(overwrite),
+                attempts, version, source_ts, category, bool(unknown))
+        for (rid, tenant_, flow, entity, key, idem, target_, payload, rev, manual, overwrite, attempts, version,
+             source_ts, category, unknown) in rows
     ]
     claimed.sort(key=lambda c: c.id)
     return claimed
@@ -299,8 +304,9 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
     with store.write() as conn:
         if ok:
             # One statement for the common case; RETURNING says which leases still held.
-            held = set(conn.execute(_DELIVER, dict(p_ids=[o.record.id for o in ok], p_owner=owner,
-                                                   p_now=now)).scalars())
+            held = {rid for (rid,) in execute_for_ids(conn, _DELIVER, [o.record.id for o in ok],
+                                                      (DELIVERED, now, now, False, False),
+                                                      (IN_FLIGHT, owner)).fetchall()}
             refs = [dict(rid=o.record.id, ref=o.target_ref) for o in ok if o.target_ref and o.record.id in held]
             if refs:
                 conn.execute(_REF, refs)
@@ -308,7 +314,8 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
             if held:
                 _auto_resolve(conn, sorted(held), now)
         if bad:
-            held = set(conn.execute(_HELD, dict(p_ids=[o.record.id for o in bad], p_owner=owner)).scalars())
+            held = {rid for (rid,) in execute_for_ids(conn, _HELD, [o.record.id for o in bad], (),
+                                                      (IN_FLIGHT, owner)).fetchall()}
             failed = []
             for o in bad:
                 if o.record.id not in held:
@@ -335,26 +342,26 @@ def settle(store: Store, owner: str, outcomes: Sequence[Outcome], *, endpoint: s
     return new_states
 
 
-_OLDER = R.alias("older")
-_OLDER_FAILED = select(_OLDER.c.id, _OLDER.c.tenant, _OLDER.c.version, _OLDER.c.error_category,
-                       func.max(R.c.id).label("by")).join(R, and_(
-    R.c.tenant == _OLDER.c.tenant, R.c.flow == _OLDER.c.flow, R.c.entity_key == _OLDER.c.entity_key,
-    _OLDER.c.id < R.c.id)).where(R.c.id.in_(bindparam("p_ids", expanding=True)),
-                                 _OLDER.c.state == FAILED).group_by(_OLDER.c.id)
+_OLDER_FAILED = (
+    "SELECT older.id, older.tenant, older.version, older.error_category, max(records.id) AS by_id"
+    " FROM records AS older JOIN records ON records.tenant = older.tenant AND records.flow = older.flow"
+    " AND records.entity_key = older.entity_key AND older.id < records.id"
+    " WHERE records.id IN ({ids}) AND older.state = ? GROUP BY older.id"
+)
 
 
 def _auto_resolve(conn: Connection, delivered: list[int], now: float) -> None:
     """Failed records of an entity that a newer record has since delivered are obsolete: close
     them so stale errors stop burying live ones. Quarantined ones stay: a human parked them."""
-    rows = conn.execute(_OLDER_FAILED, dict(p_ids=delivered)).all()
+    rows = execute_for_ids(conn, _OLDER_FAILED, delivered, (), (FAILED,)).all()
     if not rows:
         return
     conn.execute(R.update().where(R.c.id == bindparam("rid"), R.c.state == FAILED).values(
         state=RESOLVED, resolution=bindparam("why"), due_at=None, version=R.c.version + 1, updated_at=now),
-        [dict(rid=r.id, why=f"superseded by #{r.by} delivered") for r in rows])
+        [dict(rid=r.id, why=f"superseded by #{r.by_id} delivered") for r in rows])
     conn.execute(AuditEvent.__table__.insert(), [dict(
         at=now, actor="engine", client=None, via="engine", action="auto_resolve", target_type="record",
-        target_id=str(r.id), tenant=r.tenant, reason=f"superseded by #{r.by} delivered",
+        target_id=str(r.id), tenant=r.tenant, reason=f"superseded by #{r.by_id} delivered",
         before=json.dumps({"state": FAILED, "error_category": r.error_category, "version": r.version}),
         after=json.dumps({"state": RESOLVED, "version": r.version + 1})) for r in rows])
 
