@@ -21,6 +21,12 @@ from syncops.store.db import StoreError
 from syncops.store.lifecycle import Claimed, Outcome
 
 LEASE_SECONDS = 60.0
+# Read-ahead: while claims come back full the target has a backlog, and a new poll pass only
+# competes with its delivery (one process, one GIL) for records that would queue behind it.
+# The hold ends when a claim comes back short, when no full claim came for STALL_S (the
+# dispatcher is stuck behind a gate, a breaker or a slow target), or after MAX_HOLD_S.
+STALL_S = 2.0
+MAX_HOLD_S = 30.0
 
 
 class Dispatcher:
@@ -40,20 +46,48 @@ class Dispatcher:
         self.inflight: set[asyncio.Task] = set()
         self.claimed_ids: set[int] = set()
         self.log = engine.log
+        self._caught_up = asyncio.Event()
+        self._caught_up.set()
+        self._last_full = 0.0  # loop time of the last claim that came back full
 
     def active_flows(self) -> list[str]:
         return [n for n in self.flows if not self.engine.is_paused(self.tenant, n)]
 
     async def run(self) -> None:
-        while not self.engine.stopping:
-            try:
-                await self._step()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a store hiccup must not kill delivery for good
-                self.log("dispatch_error", tenant=self.tenant, endpoint=self.endpoint.name, error=repr(exc))
-                await self._idle(1.0)
+        try:
+            while not self.engine.stopping:
+                try:
+                    await self._step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a store hiccup must not kill delivery for good
+                    self.log("dispatch_error", tenant=self.tenant, endpoint=self.endpoint.name, error=repr(exc))
+                    self._caught_up.set()
+                    await self._idle(1.0)
+        finally:
+            self._caught_up.set()  # no poller waits for a dispatcher that has stopped
         await self.drain()
+
+    async def caught_up(self, *, stall: float = STALL_S, ceiling: float = MAX_HOLD_S) -> float:
+        """Wait until the backlog is drained (see STALL_S); returns the seconds waited."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while not self._caught_up.is_set() and not self.engine.stopping:
+            timeout = min(start + ceiling, self._last_full + stall) - loop.time()
+            if timeout <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._caught_up.wait(), timeout=timeout)
+            except asyncio.TimeoutError:
+                pass
+        return loop.time() - start
+
+    def _claimed(self, n: int, limit: int) -> None:
+        if n >= limit > 1:
+            self._last_full = asyncio.get_running_loop().time()
+            self._caught_up.clear()
+        else:
+            self._caught_up.set()
 
     async def _idle(self, seconds: float) -> None:
         self.wake.clear()
@@ -90,6 +124,7 @@ class Dispatcher:
         except BaseException:
             self.slots.release()
             raise
+        self._claimed(len(claimed), 1 if probing else self.batch)
         if not claimed:
             self.slots.release()
             await self._idle(self.engine.idle_poll)

@@ -22,11 +22,18 @@ class Poller:
         self.connector = connector
         self.lock = asyncio.Lock()  # scheduled runs and run-now requests never overlap
 
-    async def run(self) -> None:
+    async def run(self, *, read_ahead: bool = True) -> None:
+        """One pass. `read_ahead` (scheduled runs): first let the target's dispatcher drain a
+        backlog it is busy with (see dispatcher.STALL_S); an operator's run-now goes at once."""
         if self.engine.stopping or self.engine.is_paused(self.tenant, self.flow.name):
             return
         if self.lock.locked():
             return
+        dispatcher = self.engine.dispatchers.get((self.tenant, self.flow.target)) if read_ahead else None
+        if dispatcher is not None:
+            await dispatcher.caught_up()  # outside the lock: stop() never waits for this
+            if self.engine.stopping or self.lock.locked():
+                return
         async with self.lock:
             await self._run()
 

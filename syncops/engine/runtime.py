@@ -287,7 +287,7 @@ class Engine:
                 self._run_now_seen[key] = row.run_now_at
                 if self.started:
                     self.log("run_now", tenant=key[0], flow=key[1])
-                    task = asyncio.create_task(self.pollers[key].run())
+                    task = asyncio.create_task(self.pollers[key].run(read_ahead=False))
                     self._side.add(task)
                     task.add_done_callback(self._side.discard)
         await self._refresh_maps()
