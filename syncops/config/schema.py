@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ENDPOINT_KINDS = ("square", "shopify", "bigcommerce", "odoo", "amazon", "businesscentral", "woocommerce")
+ENDPOINT_KINDS = ("square", "shopify", "bigcommerce", "odoo", "amazon", "businesscentral", "woocommerce", "rest")
 FLOW_ENTITIES = ("inventory", "order", "return", "price", "product", "settlement")
 MAPPING_ROLES = ("sku", "location", "tax_code", "order_status", "gl_account", "payment_method")
 # Only the latest inventory level / price matters, so queued updates for the same key can be merged.

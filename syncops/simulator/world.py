@@ -194,6 +194,12 @@ class World:
             from syncops.simulator.woocommerce import WooCommerceApp
 
             app = WooCommerceApp(faults, self.clock, skus={s: str(p) for s, p in prices.items()})
+        elif spec.kind == "rest":
+            from syncops.simulator.wms import WmsApp
+
+            # A declarative endpoint is simulated as the sample WMS (README: REST connector).
+            app = WmsApp(faults, self.clock, skus=skus,
+                         warehouses=list(spec.locations) or [str(spec.options.get("warehouse", "main"))])
         else:
             raise ValueError(f"the simulator has no {spec.kind!r} vendor")
         self._catalogs[id(app)] = skus
