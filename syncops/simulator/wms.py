@@ -118,6 +118,9 @@ class WmsApp:
             wait = self.retry_after or str(max(1, math.ceil(self.faults.throttle_remaining() or 1)))
             return Response(429, {"error": {"code": "rate_limited", "message": "Too many requests"}},
                             headers={"Retry-After": wait, "X-RateLimit-Remaining": "0"})
+        delay = self.faults.slow_delay()
+        if delay:
+            time.sleep(delay)  # a slow warehouse: the tests' kill lands mid-call
         if not self._authorized(request):
             return _error(401, "unauthorized", "missing or invalid API key")
         route = request.path[len(PREFIX) + 1:].strip("/").split("/")
