@@ -135,3 +135,32 @@ def test_flow_check_reads_what_the_rest_endpoint_declares(tmp_path: Path) -> Non
 def test_a_literal_secret_in_rest_options_is_refused(tmp_path: Path) -> None:
     errors = _errors(tmp_path, GOOD.replace("header: X-Api-Key", "api_key: abc123"))
     assert any("expected no secrets in the config file" in e and "abc123" not in e for e in errors), errors
+
+
+def test_a_simulated_rest_endpoint_is_the_wms_and_answers_the_connector(tmp_path: Path) -> None:
+    import asyncio
+
+    from syncops.connectors.registry import connector_class
+    from syncops.simulator.world import World
+
+    text = (HEAD.replace("base_url: https://wms.example.com", "base_url: simulator") + GOOD
+            + "    maps:\n      sku: {TSHIRT-RED-M: TSHIRT-RED-M}\n      loc: {main: \"71234567890\"}\n"
+            + FLOWS.replace("sla: 1h}", "sla: 1h, mappings: {sku: sku, location: loc}}"))
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    config = load_config(path, env={}, runnable=True)
+    with World(config, profile="calm") as world:
+        assert world.kinds[("t", "wms")] == "rest"
+        endpoint = config.tenants["t"].endpoints["wms"]
+        conn = connector_class("rest")(world.url_overrides[("t", "wms")], "simulator-token",
+                                       options=dict(endpoint.options))
+
+        async def go():
+            try:
+                return await conn.pull("inventory", None, 100)
+            finally:
+                await conn.aclose()
+
+        page = asyncio.run(go())
+    assert [c.entity_key for c in page.changes] == ["TSHIRT-RED-M@main"]
+    assert world.state()["t/wms"]["stock"][0]["sku"] == "TSHIRT-RED-M"
