@@ -11,6 +11,7 @@ restart continues where the stored cursor says, and the idempotency keys drop re
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -118,8 +119,6 @@ class RestConnector:
         elif auth.type == "bearer":
             headers["Authorization"] = f"Bearer {self._secret}"
         elif auth.type == "basic":
-            import base64
-
             token = base64.b64encode(f"{auth.username}:{self._secret}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
         elif self.tokens is not None:
