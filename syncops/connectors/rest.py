@@ -17,7 +17,7 @@ import re
 import time
 from datetime import datetime
 from typing import Any, Callable
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -123,6 +123,16 @@ class RestConnector:
             headers["Authorization"] = f"Basic {token}"
         elif self.tokens is not None:
             headers["Authorization"] = f"Bearer {await self.tokens.access_token()}"
+
+    def _without_key(self, url: str) -> str:
+        """A vendor's link may repeat a query-parameter key: it goes into the stored cursor, so
+        the key is taken out (it is added again on every request)."""
+        auth = self.spec.auth
+        if auth is None or not auth.query:
+            return url
+        parts = urlsplit(url)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != auth.query]
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
     def _same_origin(self, url: str) -> bool:
         a, b = urlsplit(url), urlsplit(self.base_url)
@@ -266,7 +276,10 @@ class RestConnector:
             if not isinstance(nxt, str) or not self._same_origin(nxt):
                 nxt = None  # never follow (or send the key) off the API's origin
             else:
-                url, params = nxt, {}
+                # The link's own query replaces ours; as separate params, so auth can add its key.
+                parts = urlsplit(nxt)
+                url = urlunsplit(parts._replace(query=""))
+                params = dict(parse_qsl(parts.query, keep_blank_values=True))
         what = f"GET {spec.path}"
         resp = await self._request("GET", url, params=params, what=what)
         body = self._json(resp, what)
@@ -323,7 +336,7 @@ class RestConnector:
             if not self._same_origin(absolute):
                 raise signals.malformed(self.base_url, f"next link leaves the API's origin ({urlsplit(absolute).hostname})",
                                         status=resp.status_code, excerpt=None)
-            return absolute
+            return self._without_key(absolute)
         return None
 
     def _change(self, entity: str, spec: rest_spec.Pull, row: dict[str, Any], index: int, what: str) -> SourceChange:
