@@ -189,3 +189,40 @@ def test_wms_stock_is_read_page_by_page_and_reaches_shopify_once_per_change(tmp_
         assert states(h.store, "stock-wms-to-web") in ({"delivered": 4}, {"delivered": 3, "superseded": 1})
     finally:
         h.close()
+
+
+class Arrivals:
+    """Notes when each write reaches the WMS (throttled or not)."""
+
+    def __init__(self, app: WmsApp) -> None:
+        self.app, self.name, self.faults = app, app.name, app.faults
+        self.writes: list[float] = []
+
+    def handle(self, request):
+        import time
+
+        if request.method == "PUT":
+            self.writes.append(time.monotonic())
+        return self.app.handle(request)
+
+
+def test_the_wms_retry_after_is_honoured_by_the_engine(tmp_path: Path):
+    h = Harness(tmp_path, CONFIG)
+    h.wms = WmsApp(Faults(), skus=SKUS, warehouses=["main"], initial=None)
+    h.wms.throttle_next, h.wms.retry_after = 2, "1"
+    seen = Arrivals(h.wms)
+    h.servers["wms"] = SimServer(seen).start()
+    try:
+        async def scenario():
+            await h.start()
+            await until(lambda: all(h.wms.level(s, "main") == h.square.count(s, "store-1") for s in SKUS),
+                        what="levels after two throttled writes")
+            await h.stop()
+
+        asyncio.run(scenario())
+        # The first two writes are answered 429 (two batches may be in flight at once); the next
+        # one comes only after the Retry-After of 1 s.
+        assert len(seen.writes) >= 3 and seen.writes[2] - seen.writes[1] >= 0.95, seen.writes
+        assert set(states(h.store, "stock-to-wms")) <= {"delivered", "superseded"}
+    finally:
+        h.close()
