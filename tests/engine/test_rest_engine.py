@@ -226,3 +226,35 @@ def test_the_wms_retry_after_is_honoured_by_the_engine(tmp_path: Path):
         assert set(states(h.store, "stock-to-wms")) <= {"delivered", "superseded"}
     finally:
         h.close()
+
+
+def test_vendor_validation_and_auth_refusals_become_record_failures(tmp_path: Path):
+    from syncops.store.filters import RecordFilter
+
+    h = Harness(tmp_path, CONFIG)
+    h.wms = WmsApp(Faults(), skus=["TSHIRT-RED-M", "MUG-WHITE"], warehouses=["main"], initial=None)
+    h.servers["wms"] = SimServer(h.wms).start()
+    try:
+        gid = h.shopify.place_web_order([("CAP-BLK", 1)])  # a SKU the warehouse does not stock
+
+        def failed(flow: str) -> list:
+            return [r for r in queries.list_records(h.store, RecordFilter(flow=flow), limit=50).rows
+                    if r.state == "failed"]
+
+        async def scenario():
+            await h.start()
+            await until(lambda: failed("orders-to-wms"), what="the order refused by the WMS")
+            h.wms.api_keys.clear()  # the key was revoked
+            h.square.record_sale("store-1", [("MUG-WHITE", 1)])
+            await until(lambda: any(r.error_category == "auth" for r in failed("stock-to-wms")), what="auth failure")
+            await h.stop()
+
+        asyncio.run(scenario())
+        (order,) = failed("orders-to-wms")
+        assert order.error_category == "validation" and order.entity_key == h.shopify.orders[gid].name
+        assert "lines[0].sku unknown sku" in order.error_message
+        auth = next(r for r in failed("stock-to-wms") if r.error_category == "auth")
+        assert "refused the credentials" in auth.error_message and "simulator-token" not in auth.error_message
+        assert h.wms.shipments == {}
+    finally:
+        h.close()
