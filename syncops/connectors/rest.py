@@ -284,6 +284,8 @@ class RestConnector:
         resp = await self._request("GET", url, params=params, what=what)
         body = self._json(resp, what)
         rows = spec.items.search(body)
+        if rows is None:
+            rows = []  # many APIs send null (or leave the list out) when nothing changed
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise signals.malformed(self.base_url, f"{what}: items ({spec.items.text!r}) is not a list of objects",
                                     status=resp.status_code, excerpt=self._scrub(resp.text))
