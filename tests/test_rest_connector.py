@@ -191,6 +191,19 @@ def test_link_style_follows_rel_next_on_the_same_origin(app, server, clock):
         "https://x/a?page=3"
 
 
+def test_offset_style_counts_against_the_total(app, server, clock):
+    stock_changes(app, clock)
+    opts = options(pagination={"style": "offset", "offset_param": "offset", "size_param": "limit", "size": 2,
+                               "total": "meta.total"})
+
+    async def scenario(conn: RestConnector):
+        return await drain(conn, None)
+
+    changes, _, pages = run(scenario, server, clock, opts)
+    assert pages == 3 and [c.entity_key for c in changes] == [f"{s}@main" for s in SKUS]
+    assert [q["offset"] for m, p, q in app.requests if p == "/stock"] == [["0"], ["2"], ["4"]]
+
+
 def test_a_key_in_the_query_is_kept_out_of_the_stored_cursor(app, server, clock):
     stock_changes(app, clock)
     app.api_keys.add(KEY)

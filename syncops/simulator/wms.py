@@ -4,7 +4,8 @@ Under ``/api/v1``:
 - ``GET  /me``  who the key belongs to (the cheap auth check)
 - ``GET  /stock?updated_since=&page=&per_page=``  levels per SKU@warehouse changed at or after
   ``updated_since`` (inclusive), oldest first; ``{"data": [...], "meta": {page, per_page,
-  total_pages, total}}`` and an RFC 8288 ``Link: <...>; rel="next"`` header
+  total_pages, total}}`` and an RFC 8288 ``Link: <...>; rel="next"`` header; with ``offset=&limit=``
+  instead, offset paging of the same list (``meta.total``)
 - ``GET  /stock/changes?updated_since=&cursor=&limit=``  the same rows, cursor-paged (keyset:
   the cursor names the last row returned, so rows changing meanwhile are never skipped);
   ``{"items": [...], "next_cursor": "..." | null}``
@@ -184,6 +185,11 @@ class WmsApp:
 
     def _stock_pages(self, q: dict[str, list[str]]) -> Response:
         rows = self._since(q)
+        if "offset" in q:  # offset/limit paging of the same list
+            offset, limit = int(q["offset"][0]), int((q.get("limit") or ["50"])[0])
+            if offset < 0 or not 1 <= limit <= MAX_PAGE:
+                return _error(422, "validation_failed", f"offset >= 0 and limit 1..{MAX_PAGE}")
+            return json_response({"data": rows[offset:offset + limit], "meta": {"offset": offset, "total": len(rows)}})
         page, per_page = int((q.get("page") or ["1"])[0]), int((q.get("per_page") or ["50"])[0])
         if page < 1 or not 1 <= per_page <= MAX_PAGE:
             return _error(422, "validation_failed", f"page >= 1 and per_page 1..{MAX_PAGE}")
