@@ -167,7 +167,8 @@ def _runnable(r: Reader, flow: Any, node: Node, path: str, endpoints: dict[str, 
         return
     from syncops.connectors.registry import flow_problem
 
-    problem = flow_problem(flow.entity, src.kind, dst.kind, flow.source, flow.target)
+    problem = flow_problem(flow.entity, src.kind, dst.kind, flow.source, flow.target,
+                           source_options=src.options, target_options=dst.options)
     if problem:
         entity_node = next((v for k, v in node.value if k.value == "entity"), node)
         r.error(entity_node, join(path, "entity"), f"expected an entity both endpoints support: {problem}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 ENDPOINT_KINDS = ("square", "shopify", "bigcommerce", "odoo", "amazon", "businesscentral", "woocommerce",
-                  "netsuite", "files", "sftp")
+                  "netsuite", "files", "sftp", "rest")
 # Drop folders: base_url is file:///folder or sftp://host:port/folder, options hold folders and layouts.
 FOLDER_KINDS = ("files", "sftp")
 FLOW_ENTITIES = ("inventory", "order", "return", "price", "product", "settlement")

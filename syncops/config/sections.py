@@ -65,6 +65,12 @@ def build_endpoint(r: Reader, tenant: str, name: str, node: Node, path: str) -> 
         _max_wait(r, items["options"][1], join(join(path, "options"), "max_wait"), options["max_wait"])
     if kind in FOLDER_KINDS and options is not None and isinstance(options, dict):
         _folder_options(r, items["options"][1] if "options" in items else node, join(path, "options"), options, kind)
+    if kind == "rest" and (options is None or isinstance(options, dict)):
+        # Lazy: compiles JMESPath and reads the canonical models only for rest endpoints.
+        from .rest_spec import check_rest_options
+
+        check_rest_options(r, items["options"][1] if "options" in items else None, join(path, "options"),
+                           options, node)
     webhook = None
     if "webhook" in items:
         from .webhooks import build_endpoint_webhook

@@ -27,18 +27,31 @@ def connector_class(kind: str) -> Any:
         from syncops.connectors.files import FilesConnector as cls
     elif kind == "sftp":
         from syncops.connectors.sftp import SftpConnector as cls
+    elif kind == "rest":
+        from syncops.connectors.rest import RestConnector as cls
     else:
         raise ValueError(f"no connector for endpoint kind {kind!r}")
     return cls
 
 
-def flow_problem(entity: str, source_kind: str, target_kind: str, source: str, target: str) -> str | None:
+def entities(kind: str, options: Any = None) -> tuple[frozenset[str], frozenset[str]]:
+    """(pull, push) entities of an endpoint: fixed per class, or read from a declarative
+    endpoint's options (a class with `entities_for`)."""
+    cls = connector_class(kind)
+    if hasattr(cls, "entities_for"):
+        return cls.entities_for(options)
+    return cls.pull_entities, cls.push_entities
+
+
+def flow_problem(entity: str, source_kind: str, target_kind: str, source: str, target: str, *,
+                 source_options: Any = None, target_options: Any = None) -> str | None:
     """Why no connector can run this flow, or None when both ends can."""
-    src, dst = connector_class(source_kind), connector_class(target_kind)
-    if entity not in src.pull_entities:
+    pulls, _ = entities(source_kind, source_options)
+    _, pushes = entities(target_kind, target_options)
+    if entity not in pulls:
         return (f"a {source_kind} endpoint ({source}) cannot be read for {entity}; it supports "
-                f"{', '.join(sorted(src.pull_entities))}")
-    if entity not in dst.push_entities:
+                f"{', '.join(sorted(pulls)) or 'nothing'}")
+    if entity not in pushes:
         return (f"a {target_kind} endpoint ({target}) cannot receive {entity}; it supports "
-                f"{', '.join(sorted(dst.push_entities))}")
+                f"{', '.join(sorted(pushes)) or 'nothing'}")
     return None

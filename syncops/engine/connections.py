@@ -17,7 +17,8 @@ def check_flows(config: Any) -> list[str]:
             if not getattr(flow, "enabled", True):
                 continue
             src, dst = tenant.endpoints[flow.source], tenant.endpoints[flow.target]
-            problem = flow_problem(flow.entity, src.kind, dst.kind, flow.source, flow.target)
+            problem = flow_problem(flow.entity, src.kind, dst.kind, flow.source, flow.target,
+                                   source_options=src.options, target_options=dst.options)
             if problem:
                 problems.append(f"{tname}/{fname}: {problem}")
     return problems

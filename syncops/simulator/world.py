@@ -203,6 +203,12 @@ class World:
                               locations=list(spec.locations) or [str(o.get("location") or "Main Warehouse")],
                               accounts=[*default_accounts, *spec.accounts, str(o.get("adjustment_account", "5000"))],
                               account=str(o.get("account_id") or ACCOUNT).upper().replace("-", "_"))
+        elif spec.kind == "rest":
+            from syncops.simulator.wms import WmsApp
+
+            # A declarative endpoint is simulated as the sample WMS (README: REST connector).
+            app = WmsApp(faults, self.clock, skus=skus,
+                         warehouses=list(spec.locations) or [str(spec.options.get("warehouse", "main"))])
         else:
             raise ValueError(f"the simulator has no {spec.kind!r} vendor")
         self._catalogs[id(app)] = skus
