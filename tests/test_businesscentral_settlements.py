@@ -98,8 +98,16 @@ def test_an_account_not_in_the_chart_fails_that_payout_alone(app, server, clock)
     results = run(lambda c: c.push("settlement", deliveries(bad, payout("AMZ-G-3"))), server, clock)
     assert results[0].error.category == Category.VALIDATION and "99999" in results[0].error.message
     assert results[1].error is None
-    # The failed payout's lines were left unposted and unbalanced; the next posting removed them.
+    # Its lines went in one $batch with Isolation: snapshot: the refused line rolled them all back.
     assert ledger(app, document_number("STL-", "AMZ-G-2")) == {}
+    assert not [ln for j in app.journals.journals.values() for ln in j["lines"].values()]
+
+
+def test_the_lines_of_a_payout_go_in_one_batch_call(app, server, clock):
+    run(lambda c: c.push("settlement", deliveries(payout())), server, clock)
+    writes = [(m, p) for m, p, _ in app.requests if m == "POST"]
+    assert sum(1 for _, p in writes if p.endswith("/$batch")) == 1
+    assert not [p for _, p in writes if p.endswith("/journalLines")]  # no line posted one by one
 
 
 def test_a_missing_journal_batch_is_a_mapping_problem_with_the_fix(app, server, clock):

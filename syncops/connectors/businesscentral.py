@@ -52,18 +52,6 @@ SIM_TENANT = "00000000-0000-4000-8000-00000000c0de"
 SIM_COMPANY = "1b2c3d4e-0000-4000-8000-000000000001"
 
 
-def _duration(raw: Any, default: float) -> float:
-    if raw is None or raw == "":
-        return default
-    from syncops.config.durations import DurationError, parse_duration
-
-    try:
-        value = parse_duration(raw)
-    except DurationError:
-        return default
-    return value if 0 < value <= 7 * 86400 else default
-
-
 def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -80,9 +68,7 @@ def epoch_of(value: Any) -> float | None:
     return parsed.timestamp()
 
 
-def odata_string(value: str) -> str:
-    """An OData string literal: single quotes doubled."""
-    return "'" + value.replace("'", "''") + "'"
+odata_string = signals.quoted  # a string literal: single quotes doubled
 
 
 def classify(status: int, text: str, headers: httpx.Headers, what: str, *, now: float, ceiling: float,
@@ -143,7 +129,7 @@ class BusinessCentralConnector:
         self.host = urlsplit(self.api_root).netloc
         self.location = str(self.options.get("location") or "bc")
         self.local_currency = str(self.options.get("local_currency") or "USD")
-        self.rescan_every = _duration(self.options.get("rescan_every"), RESCAN_EVERY)
+        self.rescan_every = signals.option_duration(self.options.get("rescan_every"), RESCAN_EVERY)
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=20.0, limits=httpx.Limits(max_keepalive_connections=8))
         token_url = self.options.get("token_url")
@@ -201,6 +187,34 @@ class BusinessCentralConnector:
                                     f"({ctype})", status=resp.status_code,
                                     excerpt=self.tokens.scrub(resp.text), applied_if_write=write)
         return data
+
+    async def batch(self, requests: list[dict[str, Any]], what: str) -> list[dict[str, Any]]:
+        """One OData JSON ``$batch`` call with ``Isolation: snapshot`` (all the requests apply, or
+        none). ``requests``: {method, url (relative to the API root), body}. Returns the answers in
+        order; the first one that failed is raised, classified like a plain call."""
+        body = {"requests": [{"id": str(n), "method": r["method"], "url": r["url"],
+                              "headers": {"Content-Type": "application/json"}, **({"body": r["body"]} if "body" in r
+                                                                                  else {})}
+                             for n, r in enumerate(requests, start=1)]}
+        data = await self.request("POST", f"{self.api_root}/$batch", body=body, headers={"Isolation": "snapshot"})
+        answers = data.get("responses") if isinstance(data, dict) else None
+        if not isinstance(answers, list) or not all(isinstance(a, dict) for a in answers):
+            raise signals.malformed("Business Central", f"$batch ({what}) answer lacks a responses list", status=200,
+                                    excerpt=self.tokens.scrub(json.dumps(data)[:EXCERPT]), applied_if_write=True)
+        by_id = {str(a.get("id")): a for a in answers}
+        out = []
+        for n in range(1, len(requests) + 1):
+            answer = by_id.get(str(n))
+            status = answer.get("status") if answer else None
+            if isinstance(status, bool) or not isinstance(status, int):
+                raise signals.malformed("Business Central", f"$batch ({what}) request {n} has no status", status=200,
+                                        excerpt=None, applied_if_write=True)
+            if status >= 400:
+                # Isolation: snapshot rolled the whole batch back, so nothing of it applied.
+                raise classify(status, json.dumps(answer.get("body")), httpx.Headers(answer.get("headers") or {}),
+                               f"{what} (in $batch)", now=self.clock(), ceiling=self.ceiling, scrub=self.tokens.scrub)
+            out.append(answer.get("body") if isinstance(answer.get("body"), dict) else {})
+        return out
 
     async def list_of(self, url: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """A collection read that must answer {"value": [objects]}; follows nextLink (small lookups)."""

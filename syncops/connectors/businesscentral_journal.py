@@ -2,7 +2,8 @@
 
 One payout, one document number in a general journal batch that syncops owns
 (``options.settlement_journal``, default ``SYNCOPS``; create it in BC under General Journals): a
-line per account of ``Settlement.postings()`` (BC's sign: debits positive, credits negative), then
+line per account of ``Settlement.postings()`` (BC's sign: debits positive, credits negative), all
+written in one ``$batch`` call with ``Isolation: snapshot`` (all of them or none), then
 the bound action ``journals(<id>)/Microsoft.NAV.post``, then a read of ``generalLedgerEntries`` by
 document number before the record counts as delivered.
 
@@ -111,10 +112,12 @@ async def _deliver(conn: Any, d: Delivery) -> ItemResult:
             await conn.request("DELETE", conn.company_url(f"journals({jid})/journalLines({line['id']})"))
     date = s.paid_at.date().isoformat()
     text = f"{s.processor} payout {s.payout_id}"[:100]
-    for account, amount in want.items():
-        await conn.request("POST", lines_url, body={
-            "accountType": "G/L Account", "accountNumber": account, "postingDate": date, "documentNumber": doc,
-            "externalDocumentNumber": s.payout_id[:MAX_EXTERNAL], "amount": float(amount), "description": text})
+    # All lines in one $batch with Isolation: snapshot: one call, and never a half-written entry.
+    relative = lines_url[len(conn.api_root) + 1:]
+    await conn.batch([{"method": "POST", "url": relative, "body": {
+        "accountType": "G/L Account", "accountNumber": account, "postingDate": date, "documentNumber": doc,
+        "externalDocumentNumber": s.payout_id[:MAX_EXTERNAL], "amount": float(amount), "description": text}}
+        for account, amount in want.items()], f"journal lines of {doc}")
     await conn.request("POST", conn.company_url(f"journals({jid})/Microsoft.NAV.post"))
     held = by_account(await entries(conn, doc))
     if held != want:

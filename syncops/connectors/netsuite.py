@@ -79,21 +79,7 @@ LEVELS = ("SELECT iil.item, iil.location, i.itemid, l.name AS locationname, iil.
           "iil.location > {location})) ORDER BY iil.item, iil.location")
 
 
-def sql_string(value: str) -> str:
-    """A SuiteQL string literal: single quotes doubled."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _duration(raw: Any, default: float) -> float:
-    if raw is None or raw == "":
-        return default
-    from syncops.config.durations import DurationError, parse_duration
-
-    try:
-        value = parse_duration(raw)
-    except DurationError:
-        return default
-    return value if 0 < value <= 7 * 86400 else default
+sql_string = signals.quoted  # a string literal: single quotes doubled
 
 
 def classify(status: int, text: str, headers: httpx.Headers, what: str, *, now: float, ceiling: float,
@@ -163,8 +149,8 @@ class NetSuiteConnector:
         except (ZoneInfoNotFoundError, ValueError):
             self.zone = ZoneInfo("UTC")
         self.local_currency = str(self.options.get("local_currency") or "USD")
-        self.rescan_every = _duration(self.options.get("rescan_every"), RESCAN_EVERY)
-        self.settle = _duration(self.options.get("settle"), SETTLE)
+        self.rescan_every = signals.option_duration(self.options.get("rescan_every"), RESCAN_EVERY)
+        self.settle = signals.option_duration(self.options.get("settle"), SETTLE)
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(
             max_connections=self.concurrency, max_keepalive_connections=self.concurrency))

@@ -143,3 +143,22 @@ def malformed(vendor: str, what: str, *, status: int | None, excerpt: str | None
     (up to the flow's attempts), with the offending field named."""
     return DeliveryError(Category.MALFORMED, f"{vendor} sent a malformed response: {what}"[:400],
                          status=status, response_excerpt=excerpt, maybe_applied=applied_if_write)
+
+
+def option_duration(raw: Any, default: float) -> float:
+    """An endpoint option such as rescan_every ("5m", 300): unreadable, non-positive or over a
+    week falls back to `default` (config validation names the bad value; the connector must run)."""
+    if raw is None or raw == "":
+        return default
+    from syncops.config.durations import DurationError, parse_duration
+
+    try:
+        value = parse_duration(raw)
+    except DurationError:
+        return default
+    return value if 0 < value <= 7 * 86400 else default
+
+
+def quoted(value: str) -> str:
+    """A string literal in single quotes, quotes doubled (OData $filter, SuiteQL)."""
+    return "'" + value.replace("'", "''") + "'"

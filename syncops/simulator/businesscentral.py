@@ -30,7 +30,9 @@ secret except "bad-secret"; no tax is computed; a posting (``post_inventory``) c
 
 from __future__ import annotations
 
+import copy
 import itertools
+import json
 import re
 import threading
 import time
@@ -182,7 +184,37 @@ class BusinessCentralApp:
                 wait = max(1, int(self.faults.throttle_remaining() + 0.999))
                 return _err(429, "Application_TooManyRequests", "Too many requests reached. Actual (601). "
                             "Maximum (600).", **{"Retry-After": str(wait)})
-            return self._api(request, (match.group(3) or "").strip("/"))
+            rest = (match.group(3) or "").strip("/")
+            if rest == "$batch":
+                return self._batch(request)
+            return self._api(request, rest)
+
+    def _batch(self, request: Request) -> Response:
+        """OData JSON batch: ``{"requests": [{id, method, url, headers, body}]}`` answered with
+        ``{"responses": [{id, status, headers, body}]}``. With ``Isolation: snapshot`` the batch is
+        one transaction: a failing request rolls back the ones before it (as BC does)."""
+        if request.method != "POST":
+            return _err(405, "BadRequest_MethodNotAllowed", "Method not allowed.")
+        body = _json(request)
+        subs = body.get("requests") if isinstance(body, dict) else None
+        if not isinstance(subs, list) or not subs or len(subs) > 100 or not all(isinstance(r, dict) for r in subs):
+            return _err(400, "BadRequest", "The batch needs 1 to 100 requests.")
+        snapshot = (request.header("isolation") or "").lower() == "snapshot"
+        saved = copy.deepcopy((self.docs, self.journals.journals, self.journals.ledger)) if snapshot else None
+        out = []
+        for sub in subs:
+            url = str(sub.get("url") or "")
+            path, _, query = url.partition("?")
+            inner = Request(method=str(sub.get("method") or "GET").upper(), path=path, query=parse_qs(query),
+                            headers={k.lower(): str(v) for k, v in (sub.get("headers") or {}).items()},
+                            body=json.dumps(sub["body"]).encode() if "body" in sub else b"")
+            resp = self._api(inner, path.strip("/"))
+            out.append({"id": str(sub.get("id")), "status": resp.status, "headers": {},
+                        "body": resp.body if isinstance(resp.body, (dict, list)) else None})
+            if snapshot and resp.status >= 400:
+                self.docs, self.journals.journals, self.journals.ledger = saved
+                break
+        return json_response({"responses": out})
 
     def _token(self, request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs(request.body.decode(errors="replace")).items()}
