@@ -13,14 +13,13 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from syncops.console.columns import Col, dropped, fit, lay_out
+from syncops.console.columns import Col, dropped
 from syncops.console.formatting import ago, clip, duration, seconds, short_duration, sla_grade, sparkline, until
-from syncops.console.screens.base import ConsoleScreen
+from syncops.console.screens.fitted import FittedTableScreen
 from syncops.services.health import CRITICAL, OK, WARNING, FlowHealth, Health
 
 # At 80 columns (the design width) priority-0 columns and Quar fit; the others come with width.
@@ -74,7 +73,9 @@ def alerts_text(docs: list[dict[str, Any]], now: float, palette: dict[str, str])
     return t
 
 
-class DashboardScreen(ConsoleScreen):
+class DashboardScreen(FittedTableScreen):
+    TABLE_ID = "flows"
+    COLUMNS = COLUMNS
     DEFAULT_CSS = "DashboardScreen #alerts { height: 1; padding: 0 1; display: none; }"
     AUTO_FOCUS = "#flows"
     BINDINGS: ClassVar[list[Binding]] = [
@@ -126,22 +127,12 @@ class DashboardScreen(ConsoleScreen):
         yield Static("", id="reasons")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self._set_columns(self.app.size.width)
-
-    def _set_columns(self, width: int) -> None:
-        self.columns = lay_out(self.query_one("#flows", DataTable), COLUMNS, width)
+    def forget_shown(self) -> None:
         self._shown = {}
 
-    def on_resize(self, event: events.Resize) -> None:
-        if fit(COLUMNS, event.size.width) != self.columns:
-            self._set_columns(event.size.width)
-            if self.health is not None:
-                self._render_health(self.health, self.app.clock())
-
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        self.app.refresh_now()
+    def redraw(self) -> None:
+        if self.health is not None:
+            self._render_health(self.health, self.app.clock())
 
     # --- polled from the app's tick (worker thread) -----------------------------------------
 
@@ -285,12 +276,6 @@ class DashboardScreen(ConsoleScreen):
         if table.max_scroll_x > 0:
             text.append("  ◂ ▸ the table scrolls sideways", style="dim")
         self.query_one("#reasons", Static).update(text)
-
-    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
-        self._show_reasons()
-
-    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
-        self.action_open()
 
     # --- actions -------------------------------------------------------------------------------
 

@@ -11,14 +11,13 @@ import time
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from syncops.console.columns import Col, dropped, fit, lay_out
+from syncops.console.columns import Col, dropped
 from syncops.console.formatting import clip, duration
-from syncops.console.screens.base import ConsoleScreen
+from syncops.console.screens.fitted import FittedTableScreen
 from syncops.services.fleet import Fleet, TenantRollup
 from syncops.services.health import CRITICAL, WARNING
 
@@ -29,7 +28,9 @@ COLUMNS = [Col("tenant", "Tenant", 20), Col("health", "Hlth", 4), Col("failed", 
 SLA_TEXT = {"-": "-", "ok": "ok", "warning": "warn", "breach": "BREACH"}
 
 
-class FleetScreen(ConsoleScreen):
+class FleetScreen(FittedTableScreen):
+    TABLE_ID = "tenants"
+    COLUMNS = COLUMNS
     DEFAULT_CSS = "FleetScreen #summary { height: 1; }"
     AUTO_FOCUS = "#tenants"
     BINDINGS: ClassVar[list[Binding]] = [
@@ -61,22 +62,12 @@ class FleetScreen(ConsoleScreen):
         yield Static("", id="reasons")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self._set_columns(self.app.size.width)
-
-    def _set_columns(self, width: int) -> None:
-        self.columns = lay_out(self.query_one("#tenants", DataTable), COLUMNS, width)
+    def forget_shown(self) -> None:
         self._shown = {}
 
-    def on_resize(self, event: events.Resize) -> None:
-        if fit(COLUMNS, event.size.width) != self.columns:
-            self._set_columns(event.size.width)
-            if self.fleet is not None:
-                self._render_fleet(self.app.clock())
-
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        self.app.refresh_now()
+    def redraw(self) -> None:
+        if self.fleet is not None:
+            self._render_fleet(self.app.clock())
 
     # --- polled from the app's tick (worker thread) -------------------------------------------
 
@@ -182,12 +173,6 @@ class FleetScreen(ConsoleScreen):
         if hidden:
             text.append(f"wider terminal: +{', '.join(hidden)}", style="dim")
         self.query_one("#reasons", Static).update(text)
-
-    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
-        self._show_reasons()
-
-    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
-        self.action_open()
 
     # --- actions ------------------------------------------------------------------------------
 

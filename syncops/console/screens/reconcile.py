@@ -12,15 +12,14 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from syncops.console.backend import ReconRow
-from syncops.console.columns import Col, dropped, fit, lay_out
+from syncops.console.columns import Col, dropped
 from syncops.console.formatting import ago, clip
-from syncops.console.screens.base import ConsoleScreen
+from syncops.console.screens.fitted import FittedTableScreen
 
 COLUMNS = [Col("tenant", "Tenant", 14), Col("check", "Check", 11), Col("when", "Last run", 8),
            Col("checked", "Checked", 7), Col("drifted", "Drift", 5),
@@ -45,7 +44,9 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-class ReconcileScreen(ConsoleScreen):
+class ReconcileScreen(FittedTableScreen):
+    TABLE_ID = "runs"
+    COLUMNS = COLUMNS
     DEFAULT_CSS = "ReconcileScreen #summary { height: 1; }"
     AUTO_FOCUS = "#runs"
     BINDINGS: ClassVar[list[Binding]] = [
@@ -73,22 +74,12 @@ class ReconcileScreen(ConsoleScreen):
         yield Static("", id="reasons")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self._set_columns(self.app.size.width)
-
-    def _set_columns(self, width: int) -> None:
-        self.columns = lay_out(self.query_one("#runs", DataTable), COLUMNS, width)
+    def forget_shown(self) -> None:
         self._shown = None
 
-    def on_resize(self, event: events.Resize) -> None:
-        if fit(COLUMNS, event.size.width) != self.columns:
-            self._set_columns(event.size.width)
-            if self.rows is not None:
-                self._render_runs(self.app.clock())
-
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        self.app.refresh_now()
+    def redraw(self) -> None:
+        if self.rows is not None:
+            self._render_runs(self.app.clock())
 
     # --- polled from the app's tick (worker thread) -------------------------------------------
 
@@ -184,12 +175,6 @@ class ReconcileScreen(ConsoleScreen):
         text.append("\n")
         text.append_text(second)
         self.query_one("#reasons", Static).update(text)
-
-    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
-        self._show_reasons()
-
-    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
-        self.action_open()
 
     # --- actions ------------------------------------------------------------------------------
 
