@@ -56,16 +56,7 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def epoch_of(value: Any) -> float | None:
-    if not isinstance(value, str) or not value or len(value) > 40:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+epoch_of = signals.timestamp
 
 
 odata_string = signals.quoted  # a string literal: single quotes doubled

@@ -12,6 +12,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -162,3 +163,17 @@ def option_duration(raw: Any, default: float) -> float:
 def quoted(value: str) -> str:
     """A string literal in single quotes, quotes doubled (OData $filter, SuiteQL)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def timestamp(value: Any) -> float | None:
+    """Epoch seconds of an ISO 8601 / RFC 3339 timestamp ("Z" or an offset; none means UTC);
+    None for anything else, a non-string or an absurdly long one included."""
+    if not isinstance(value, str) or not value or len(value) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
