@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from syncops.console.columns import Col, dropped
-from syncops.console.formatting import ago, clip, duration, seconds, short_duration, sla_grade, sparkline, until
+from syncops.console.formatting import ago, duration, seconds, short_duration, sla_grade, sparkline, until
 from syncops.console.screens.fitted import FittedTableScreen
 from syncops.services.health import CRITICAL, OK, WARNING, FlowHealth, Health
 
@@ -205,16 +205,7 @@ class DashboardScreen(FittedTableScreen):
                   "oldest": duration(oldest) if oldest is not None else "-",
                   "spark": Text(sparkline(h.delivered_series, 15), style=app.status_colour("delivered")),
                   "next": "paused" if h.paused else until(h.next_run_at, now), "last": last, "paused": paused}
-        cells: list[Any] = []
-        for col, width in self.columns:
-            value = values[col.key]
-            if isinstance(value, Text):
-                value = value.copy()
-                value.truncate(width, overflow="ellipsis")
-            else:
-                value = clip(value, width)
-            cells.append(value)
-        return cells
+        return self.fitted(values)
 
     def _render_health(self, health: Health, now: float) -> None:
         table = self.query_one("#flows", DataTable)

@@ -8,12 +8,14 @@ reconciliation share this; each names its table and says how to redraw and what 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
 from syncops.console.columns import Col, fit, lay_out
+from syncops.console.formatting import clip
 from syncops.console.screens.base import ConsoleScreen
 
 
@@ -42,6 +44,19 @@ class FittedTableScreen(ConsoleScreen):
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_open()
+
+    def fitted(self, values: dict[str, Any]) -> list[Any]:
+        """One row's cells for the columns shown: each value (text or Rich Text) cut to its width."""
+        cells: list[Any] = []
+        for col, width in self.columns:
+            value = values[col.key]
+            if isinstance(value, Text):
+                value = value.copy()
+                value.truncate(width, overflow="ellipsis")
+            else:
+                value = clip(value, width)
+            cells.append(value)
+        return cells
 
     # --- what each screen fills in ------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from syncops.console.columns import Col, dropped
-from syncops.console.formatting import clip, duration
+from syncops.console.formatting import duration
 from syncops.console.screens.fitted import FittedTableScreen
 from syncops.services.fleet import Fleet, TenantRollup
 from syncops.services.health import CRITICAL, WARNING
@@ -108,16 +108,7 @@ class FleetScreen(FittedTableScreen):
                   "breakers": Text(str(t.breakers_open) if t.breakers_open else "·", justify="right",
                                    style=f"bold {v.get('error', '')}" if t.breakers_open else "dim"),
                   "flows": Text(str(t.flows), justify="right"), "worst": t.worst_flow or ""}
-        cells = []
-        for col, width in self.columns:
-            value = values[col.key]
-            if isinstance(value, Text):
-                value = value.copy()
-                value.truncate(width, overflow="ellipsis")
-            else:
-                value = clip(value, width)
-            cells.append(value)
-        return cells
+        return self.fitted(values)
 
     def _render_fleet(self, now: float) -> None:
         assert self.fleet is not None

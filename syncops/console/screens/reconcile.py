@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from syncops.console.backend import ReconRow
 from syncops.console.columns import Col, dropped
-from syncops.console.formatting import ago, clip
+from syncops.console.formatting import ago
 from syncops.console.screens.fitted import FittedTableScreen
 
 COLUMNS = [Col("tenant", "Tenant", 14), Col("check", "Check", 11), Col("when", "Last run", 8),
@@ -107,16 +107,7 @@ class ReconcileScreen(FittedTableScreen):
                   "checked": Text("-" if r.checked is None else f"{r.checked:,}", justify="right"),
                   "drifted": drifted,
                   "worst": Text(worst_text(r), style=v.get("warning", "") if r.errors and not r.worst else "")}
-        cells: list[Any] = []
-        for col, width in self.columns:
-            value = values[col.key]
-            if isinstance(value, Text):
-                value = value.copy()
-                value.truncate(width, overflow="ellipsis")
-            else:
-                value = clip(value, width)
-            cells.append(value)
-        return cells
+        return self.fitted(values)
 
     def _render_runs(self, now: float) -> None:
         rows = self.rows or []
