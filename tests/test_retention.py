@@ -78,3 +78,33 @@ def test_purge_keeps_records_younger_than_the_cutoff_and_works_in_batches(store,
     assert _ids(store) == set() and _children(store, Attempt) == set()
     with store.read() as conn:
         assert conn.execute(select(func.count()).select_from(Record.__table__)).scalar_one() == 0
+
+
+def _minutes(store) -> list[int]:
+    from syncops.store.tables import FlowMinute
+
+    with store.read() as conn:
+        return sorted(conn.execute(select(FlowMinute.__table__.c.minute)).scalars())
+
+
+def test_per_minute_statistics_age_out_with_the_records_and_the_window_still_counts(store, clock):
+    from syncops.store import queries
+    from syncops.store.retention import purge_stats
+
+    first_minute = int(clock() // 60)
+    enqueue_n(store, 3)
+    settle(store, [ok(c) for c in claim_all(store)])
+    clock.advance(20 * DAY)
+    enqueue_n(store, 2, start=10)
+    settle(store, [ok(c) for c in claim_all(store)])
+    assert _minutes(store) == [first_minute, first_minute + 20 * 1440]
+
+    clock.advance(11 * DAY)
+    assert purge_stats(store, older_than_days=30, batch=1) == 1  # only the minute from 31 days ago
+    assert _minutes(store) == [first_minute + 20 * 1440]
+    assert purge_stats(store, older_than_days=30) == 0
+    # The window still counts what is new after a purge.
+    enqueue_n(store, 4, start=20)
+    settle(store, [ok(c) for c in claim_all(store)])
+    [activity] = queries.flow_activity(store, minutes=5).values()
+    assert activity.delivered_per_minute[-1] == 4

@@ -10,14 +10,16 @@ from syncops.cli.output import confirm, emit_json
 
 def purge(args: argparse.Namespace) -> int:
     from syncops.store.retention import purge as do_purge
+    from syncops.store.retention import purge_stats
 
     ctx = open_context(args)
-    if not confirm(f"delete delivered, superseded and resolved records older than {args.days:g} days?",
-                   assume_yes=args.yes):
+    if not confirm(f"delete delivered, superseded and resolved records, and per-minute flow statistics, "
+                   f"older than {args.days:g} days?", assume_yes=args.yes):
         print("nothing changed")
         return 1
     n = do_purge(ctx.store, older_than_days=args.days)
-    print(f"purged {n} record(s)")
+    minutes = purge_stats(ctx.store, older_than_days=args.days)
+    print(f"purged {n} record(s) and {minutes} per-minute statistics row(s)")
     return 0
 
 

@@ -301,11 +301,12 @@ class Engine:
         if n:
             self.log("reclaimed", records=n)
         if self.retention_days:
-            from syncops.store.retention import purge
+            from syncops.store.retention import purge, purge_stats
 
             purged = await asyncio.to_thread(purge, self.store, older_than_days=self.retention_days)
-            if purged:
-                self.log("purged", records=purged)
+            minutes = await asyncio.to_thread(purge_stats, self.store, older_than_days=self.retention_days)
+            if purged or minutes:
+                self.log("purged", records=purged, stat_minutes=minutes)
 
     async def run_alerts(self) -> None:
         """Evaluate the alert rules and notify (the scheduled job; syncops.ops.alerts)."""

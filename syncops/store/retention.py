@@ -1,13 +1,18 @@
-"""Retention: finished records age out; failed and quarantined ones never do (they need a human)."""
+"""Retention: finished records age out; failed and quarantined ones never do (they need a human).
+
+Per-minute flow statistics age out with the same horizon: without that, a store gains a row
+per active flow every minute for ever, and every windowed read grows with it.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from syncops.store.db import Store
-from syncops.store.tables import TERMINAL_STATES, Attempt, PayloadVersion, Record
+from syncops.store.tables import TERMINAL_STATES, Attempt, FlowMinute, PayloadVersion, Record
 
 R = Record.__table__
+M = FlowMinute.__table__
 
 
 def purge(store: Store, *, older_than_days: float, batch: int = 5000) -> int:
@@ -28,3 +33,21 @@ def purge(store: Store, *, older_than_days: float, batch: int = 5000) -> int:
             conn.execute(PayloadVersion.__table__.delete().where(PayloadVersion.__table__.c.record_id.in_(ids)))
             conn.execute(R.delete().where(R.c.id.in_(ids)))
             total += len(ids)
+
+
+_DELETE_MINUTE = M.delete().where(M.c.tenant == bindparam("t"), M.c.flow == bindparam("f"),
+                                  M.c.minute == bindparam("m"))
+
+
+def purge_stats(store: Store, *, older_than_days: float, batch: int = 5000) -> int:
+    """Delete per-minute flow statistics older than N days, in batches; returns the rows deleted."""
+    cutoff = int((store.clock() - older_than_days * 86400) // 60)
+    total = 0
+    while True:
+        with store.write() as conn:
+            keys = conn.execute(select(M.c.tenant, M.c.flow, M.c.minute).where(M.c.minute < cutoff)
+                                .limit(batch)).all()
+            if not keys:
+                return total
+            conn.execute(_DELETE_MINUTE, [dict(t=t, f=f, m=m) for t, f, m in keys])
+            total += len(keys)

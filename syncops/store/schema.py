@@ -11,7 +11,7 @@ from syncops.store.db import Store, StoreError
 from syncops.store.dialect import create_key_prefix_index
 from syncops.store.tables import FlowMinute, Meta, SQLModel
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _v1_to_v2(conn: Connection) -> None:
@@ -32,8 +32,15 @@ def _v3_to_v4(conn: Connection) -> None:
     create_key_prefix_index(conn)
 
 
+def _v4_to_v5(conn: Connection) -> None:
+    # v5 indexes flow_minutes by minute: the windowed reads and the retention purge read a
+    # range of minutes, which without it was a scan of every minute ever recorded.
+    for index in FlowMinute.__table__.indexes:
+        index.create(conn, checkfirst=True)
+
+
 # MIGRATIONS[n] upgrades a store from version n to n + 1.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 
 
 def read_version(conn: Connection) -> int | None:

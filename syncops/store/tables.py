@@ -205,6 +205,9 @@ class FlowMinute(SQLModel, table=True):
     """Per-minute throughput and latency, written by acks, read by dashboards."""
 
     __tablename__ = "flow_minutes"
+    # Every reader asks for a window of recent minutes across all flows (dashboard, fleet,
+    # alerts, /metrics), and retention deletes the oldest: both are ranges on minute alone.
+    __table_args__ = (Index("ix_flow_minutes_minute", "minute"),)
 
     tenant: str = Field(primary_key=True)
     flow: str = Field(primary_key=True)
