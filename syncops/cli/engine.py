@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+from typing import Any
 
 from syncops.cli.context import open_context
 from syncops.cli.errors import CliError
@@ -35,12 +36,46 @@ def run(args: argparse.Namespace) -> int:
         except (EngineError, EngineAlreadyRunning, MissingSecret, DeliveryError, ValueError, IntakeError) as exc:
             raise CliError(str(exc)) from None
         log("store", url=_safe(ctx.store_url))
+        _notify(log, f"READY=1\nSTATUS=syncing {len(engine.pollers)} flows into {len(engine.dispatchers)} endpoints")
+        watchdog = _start_watchdog(engine, log)
         await stop.wait()
         log("stopping", reason="signal")
+        _notify(log, "STOPPING=1")
+        if watchdog is not None:
+            watchdog.cancel()
         await engine.stop(deadline=10.0)
         return 0
 
     return asyncio.run(main())
+
+
+def _notify(log: Any, state: str) -> None:
+    from syncops.ops.sd_notify import notify
+
+    try:
+        notify(state)
+    except OSError as exc:  # systemd went away or the socket is wrong: say so, keep syncing
+        log("housekeeping_error", job="sd_notify", error=repr(exc))
+
+
+def _start_watchdog(engine: Any, log: Any) -> "asyncio.Task[None] | None":
+    """Ping systemd's watchdog (WatchdogSec=) while the engine's store heartbeat is fresh."""
+    import time
+
+    from syncops.ops.sd_notify import healthy, watchdog_interval
+
+    interval = watchdog_interval()
+    if interval is None:
+        return None
+    engine.last_beat = engine.last_beat or time.monotonic()  # started just now: the store answered
+
+    async def ping() -> None:
+        while True:
+            if healthy(time.monotonic(), engine.last_beat, interval):
+                _notify(log, "WATCHDOG=1")
+            await asyncio.sleep(interval)
+
+    return asyncio.create_task(ping(), name="watchdog")
 
 
 def _systemd_unit(args: argparse.Namespace) -> int:

@@ -57,6 +57,8 @@ class Engine:
         self.webhook_listen = webhook_listen
         self.get_webhook_secret = get_webhook_secret
         self.intake: Any = None
+        # monotonic time of the last heartbeat the store took: the systemd watchdog's evidence
+        self.last_beat: float | None = None
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.engine_id = liveness.engine_id(self.host, self.pid)
@@ -295,6 +297,7 @@ class Engine:
     async def _heartbeat(self) -> None:
         await asyncio.to_thread(control.beat, self.store, self.engine_id)
         await asyncio.to_thread(lifecycle.renew_leases, self.store, self.engine_id, lease_seconds=self.lease_seconds)
+        self.last_beat = time.monotonic()
 
     async def _maintenance(self) -> None:
         n = await asyncio.to_thread(lifecycle.reclaim_expired, self.store, policy_for=self.policy_for)

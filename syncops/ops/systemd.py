@@ -50,7 +50,12 @@ def unit_text(*, config_path: Path, store_url: str, user: str = "syncops", reten
         "After=network-online.target",
         "",
         "[Service]",
-        "Type=simple",
+        # notify: `systemctl start` returns once the engine holds its store and has scheduled its
+        # flows (READY=1), and fails if it cannot start; the watchdog restarts a hung engine.
+        "Type=notify",
+        "NotifyAccess=main",
+        "WatchdogSec=60s",
+        "TimeoutStartSec=120s",
         f"User={user}",
         f"Group={user}",
         f"ExecStart={shlex.join(cmd)}",

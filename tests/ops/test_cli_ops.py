@@ -69,7 +69,7 @@ def test_systemd_unit(env, capsys):
     path, _, url = env
     assert main(["engine", "--systemd-unit", "--config", str(path), "--store", url]) == 0
     unit = capsys.readouterr().out
-    for line in ("Type=simple", "Restart=on-failure", "User=syncops", "NoNewPrivileges=yes", "ProtectSystem=strict",
+    for line in ("Type=notify", "WatchdogSec=60s", "Restart=on-failure", "User=syncops", "NoNewPrivileges=yes", "ProtectSystem=strict",
                  f"--config {path}", f"--store {url}", "[Install]"):
         assert line in unit
     assert main(["engine", "--systemd-unit", "--config", str(path),
