@@ -99,10 +99,14 @@ def test_per_minute_statistics_age_out_with_the_records_and_the_window_still_cou
     settle(store, [ok(c) for c in claim_all(store)])
     assert _minutes(store) == [first_minute, first_minute + 20 * 1440]
 
-    clock.advance(11 * DAY)
-    assert purge_stats(store, older_than_days=30, batch=1) == 1  # only the minute from 31 days ago
+    clock.advance(6 * DAY)
+    # Records are kept 30 days here, but statistics never outlive STATS_DAYS (7): readers look
+    # hours back. The minute from 26 days ago goes, the one from 6 days ago stays.
+    assert purge_stats(store, older_than_days=30, batch=1) == 1
     assert _minutes(store) == [first_minute + 20 * 1440]
     assert purge_stats(store, older_than_days=30) == 0
+    # A shorter records horizon shortens theirs as well.
+    assert purge_stats(store, older_than_days=2) == 1 and _minutes(store) == []
     # The window still counts what is new after a purge.
     enqueue_n(store, 4, start=20)
     settle(store, [ok(c) for c in claim_all(store)])

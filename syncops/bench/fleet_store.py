@@ -23,6 +23,9 @@ SLA = {"inventory": 60.0, "price": 300.0, "order": 600.0, "return": 1800.0, "pro
 OPEN = (PENDING, IN_FLIGHT, RETRY_WAIT, FAILED, QUARANTINED)
 
 
+HISTORY_EVERY = 10  # minutes between the older statistics rows of each flow
+
+
 def names(tenants: int, flows: int) -> list[tuple[str, str, str]]:
     """(tenant, flow, entity) for every flow of the fleet."""
     return [(f"tenant-{t:04d}", f"flow-{f:02d}", ENTITIES[f % len(ENTITIES)])
@@ -67,6 +70,11 @@ def build_fleet(path: Path, *, tenants: int = 500, flows: int = 10, records_per_
         conn.execute(FlowMinute.__table__.insert(), [
             dict(tenant=t, flow=f, minute=minute - m, delivered=20 + m % 7, failed=m % 3, duplicates=0, **hist)
             for t, f, _e in names(tenants, flows) for m in range(30)])
+        # A store that has been running: a day of older minutes (every HISTORY_EVERY-th), which
+        # the windowed reads must skip rather than scan.
+        conn.execute(FlowMinute.__table__.insert(), [
+            dict(tenant=t, flow=f, minute=minute - m, delivered=20, failed=0, duplicates=0, **hist)
+            for t, f, _e in names(tenants, flows) for m in range(60, 1440, HISTORY_EVERY)])
         conn.execute(FlowControl.__table__.insert(), [
             dict(tenant=t, flow=f, paused=i % 37 == 0, paused_reason="bench" if i % 37 == 0 else None,
                  last_run_at=now - 3, last_run_status="ok", next_run_at=now + 2, updated_at=now - 3)

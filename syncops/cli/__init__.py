@@ -226,8 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     _json(p)
 
     # retention
-    p = _cmd(sub, "purge", "delete delivered, superseded and resolved records, and per-minute flow "
-             "statistics, older than N days (never failed or quarantined records)", "maintenance:purge")
+    p = _cmd(sub, "purge", "delete delivered, superseded and resolved records older than N days (never failed "
+             "or quarantined), and per-minute flow statistics older than N days or 7, whichever is sooner",
+             "maintenance:purge")
     p.add_argument("--days", type=float, required=True)
     p.add_argument("--yes", action="store_true")
 
@@ -240,8 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
              "finishes or gives back in-flight work, and exits 0. Consoles attach to the same store.")
     p.add_argument("--log-json", action="store_true", help="log JSON lines instead of text")
     p.add_argument("--retention-days", type=float, default=30.0,
-                   help="purge delivered/superseded/resolved records and per-minute statistics older than this "
-                   "(default 30; 0 = never)")
+                   help="purge delivered/superseded/resolved records older than this, per-minute statistics "
+                   "older than this or 7 days (default 30; 0 = never)")
     p.add_argument("--systemd-unit", action="store_true",
                    help="print a systemd unit that runs this engine (see the README) and exit")
     p.add_argument("--user", dest="unit_user", default="syncops", help="--systemd-unit: the service user")

@@ -10,11 +10,12 @@ from syncops.cli.output import confirm, emit_json
 
 def purge(args: argparse.Namespace) -> int:
     from syncops.store.retention import purge as do_purge
-    from syncops.store.retention import purge_stats
+    from syncops.store.retention import STATS_DAYS, purge_stats
 
     ctx = open_context(args)
-    if not confirm(f"delete delivered, superseded and resolved records, and per-minute flow statistics, "
-                   f"older than {args.days:g} days?", assume_yes=args.yes):
+    if not confirm(f"delete delivered, superseded and resolved records older than {args.days:g} days, and "
+                   f"per-minute flow statistics older than {min(args.days, STATS_DAYS):g} days?",
+                   assume_yes=args.yes):
         print("nothing changed")
         return 1
     n = do_purge(ctx.store, older_than_days=args.days)

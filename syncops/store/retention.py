@@ -1,7 +1,8 @@
 """Retention: finished records age out; failed and quarantined ones never do (they need a human).
 
-Per-minute flow statistics age out with the same horizon: without that, a store gains a row
-per active flow every minute for ever, and every windowed read grows with it.
+Per-minute flow statistics age out too, after the records' horizon or STATS_DAYS, whichever
+is sooner: every reader looks at most hours back (dashboards, alert windows, /metrics; long
+history belongs to Prometheus), and an active flow adds a row every minute.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from syncops.store.tables import TERMINAL_STATES, Attempt, FlowMinute, PayloadVe
 
 R = Record.__table__
 M = FlowMinute.__table__
+STATS_DAYS = 7.0
 
 
 def purge(store: Store, *, older_than_days: float, batch: int = 5000) -> int:
@@ -40,8 +42,9 @@ _DELETE_MINUTE = M.delete().where(M.c.tenant == bindparam("t"), M.c.flow == bind
 
 
 def purge_stats(store: Store, *, older_than_days: float, batch: int = 5000) -> int:
-    """Delete per-minute flow statistics older than N days, in batches; returns the rows deleted."""
-    cutoff = int((store.clock() - older_than_days * 86400) // 60)
+    """Delete per-minute flow statistics older than N days (at most STATS_DAYS), in batches;
+    returns the rows deleted."""
+    cutoff = int((store.clock() - min(older_than_days, STATS_DAYS) * 86400) // 60)
     total = 0
     while True:
         with store.write() as conn:

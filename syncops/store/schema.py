@@ -32,11 +32,25 @@ def _v3_to_v4(conn: Connection) -> None:
     create_key_prefix_index(conn)
 
 
+_MINUTE_FIRST = ["minute", "tenant", "flow"]
+
+
 def _v4_to_v5(conn: Connection) -> None:
-    # v5 indexes flow_minutes by minute: the windowed reads and the retention purge read a
-    # range of minutes, which without it was a scan of every minute ever recorded.
-    for index in FlowMinute.__table__.indexes:
-        index.create(conn, checkfirst=True)
+    # v5 keys flow_minutes by (minute, tenant, flow), stored in key order on SQLite: the windowed
+    # reads and the retention purge read a range of minutes, which under the old (tenant, flow,
+    # minute) key was a scan of every minute ever recorded. The rows are copied once.
+    if inspect(conn).get_pk_constraint("flow_minutes")["constrained_columns"] == _MINUTE_FIRST:
+        return  # made by _v1_to_v2 from the current table definition
+    if conn.dialect.name == "postgresql":
+        old = inspect(conn).get_pk_constraint("flow_minutes")["name"]
+        conn.execute(text(f'ALTER TABLE flow_minutes DROP CONSTRAINT "{old}", '
+                          "ADD CONSTRAINT pk_flow_minutes PRIMARY KEY (minute, tenant, flow)"))
+        return
+    columns = ", ".join(c.name for c in FlowMinute.__table__.columns)
+    conn.execute(text("ALTER TABLE flow_minutes RENAME TO flow_minutes_v4"))
+    FlowMinute.__table__.create(conn)
+    conn.execute(text(f"INSERT INTO flow_minutes ({columns}) SELECT {columns} FROM flow_minutes_v4"))
+    conn.execute(text("DROP TABLE flow_minutes_v4"))
 
 
 # MIGRATIONS[n] upgrades a store from version n to n + 1.

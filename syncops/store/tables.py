@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, event, false, text
+from sqlalchemy import Column, Index, PrimaryKeyConstraint, Text, UniqueConstraint, event, false, text
 from sqlmodel import Field, SQLModel
 
 # Lifecycle states, see syncops.store.lifecycle.
@@ -206,8 +206,11 @@ class FlowMinute(SQLModel, table=True):
 
     __tablename__ = "flow_minutes"
     # Every reader asks for a window of recent minutes across all flows (dashboard, fleet,
-    # alerts, /metrics), and retention deletes the oldest: both are ranges on minute alone.
-    __table_args__ = (Index("ix_flow_minutes_minute", "minute"),)
+    # alerts, /metrics), and retention deletes the oldest: both are ranges on minute alone. So
+    # minute leads the key and, on SQLite, the rows are stored in key order (WITHOUT ROWID): a
+    # window is one contiguous range, however much history the store holds (schema v5).
+    __table_args__ = (PrimaryKeyConstraint("minute", "tenant", "flow", name="pk_flow_minutes"),
+                      {"sqlite_with_rowid": False})
 
     tenant: str = Field(primary_key=True)
     flow: str = Field(primary_key=True)
