@@ -172,3 +172,17 @@ def test_metrics_and_unknown_hooks(h):
         assert missing.status_code == 404
         await h.stop()
     run(scenario())
+
+
+def test_a_square_order_event_is_taken_as_ignored_not_refused(h):
+    """Square sends order.* only for API and Dashboard orders, never for POS sales: polled."""
+    async def scenario():
+        engine = await h.start()
+        h.senders["pos"].emit("order.updated", {"type": "order_updated", "id": "ORD-1", "object": {
+            "order_updated": {"order_id": "ORD-1", "version": 2, "location_id": "store-1", "state": "COMPLETED"}}})
+        assert await drained(h.senders["pos"])
+        assert [s.status for s in h.senders["pos"].sent] == [200]  # Square must not retry it for days
+        await engine.intake.receiver.flush()
+        assert read_all(h.store)[("acme", "pos")] == {"ignored": 1}
+        await h.stop()
+    run(scenario())
