@@ -399,3 +399,32 @@ def test_invalid_options_refuse_to_build_a_connector(clock):
     with pytest.raises(DeliveryError) as info:
         RestConnector("http://127.0.0.1:1", KEY, clock=clock, options=options(pagination={"style": "pages"}))
     assert info.value.category == Category.VALIDATION and "options.pagination.style" in info.value.message
+
+
+# ---------------------------------------------------------------- reconciliation reads
+
+
+def test_levels_for_reconciliation_are_the_whole_listing_mapped_as_a_poll_maps_it(app, server, clock):
+    stock_changes(app, clock)  # A-1..E-5 at main: 10..14, five rows over three pages
+    opts = options(entities__inventory__pull={**STOCK_PULL, "incremental": {
+        "param": "updated_since", "cursor_field": "updated_at", "start": "2099-01-01T00:00:00Z"}})
+
+    async def scenario(conn: RestConnector):
+        return await conn.read_levels({("A-1", "main"), ("E-5", "main"), ("A-1", "elsewhere"), ("NOPE", "main")})
+
+    held = run(scenario, server, clock, opts)
+    # Every page was read and no `since` was sent, however late the pull's own start is.
+    assert held == {("A-1", "main"): 10, ("E-5", "main"): 14, ("A-1", "elsewhere"): None, ("NOPE", "main"): None}
+    sent = [q for m, p, q in app.requests if p == "/stock"]
+    assert len(sent) == 3 and not any("updated_since" in q for q in sent)
+
+
+def test_an_endpoint_without_an_inventory_pull_says_its_levels_cannot_be_read(app, server, clock):
+    opts = options()
+    del opts["entities"]["inventory"]["pull"]
+
+    async def scenario(conn: RestConnector):
+        return await raises(conn.read_levels({("A-1", "main")}))
+
+    exc = run(scenario, server, clock, opts)
+    assert exc.category == Category.VALIDATION and "entities.inventory.pull" in exc.message

@@ -370,6 +370,10 @@ class RestConnector:
                             payload=canonical, source_payload=row,
                             changed_at=changed.timestamp() if changed else self.clock())
 
+    async def read_levels(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+        from syncops.connectors.rest_levels import read_levels  # reconciliation only; see that module
+        return await read_levels(self, pairs)
+
     # ------------------------------------------------------------------ push
 
     async def push(self, entity: str, deliveries: list[Delivery]) -> list[ItemResult]:
