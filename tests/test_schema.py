@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import inspect, text
@@ -33,6 +34,20 @@ def _version(store) -> int | None:
 def _set_version(store, value: str) -> None:
     with store.write() as conn:
         conn.execute(Meta.__table__.update().where(Meta.__table__.c.key == "schema_version").values(value=value))
+
+
+@contextmanager
+def _upgraded_from(s, version: str, clock):
+    """Mark the store as `version`, close it, and yield it reopened by a creating open (which
+    upgrades it), checked to be at the current version."""
+    _set_version(s, version)
+    s.close()
+    s = open_store(s.url, clock=clock)
+    try:
+        assert _version(s) == SCHEMA_VERSION
+        yield s
+    finally:
+        s.close()
 
 
 def test_a_new_store_has_every_table_and_the_current_version(store):
@@ -73,12 +88,7 @@ def test_a_v1_store_is_upgraded_in_place(url, clock):
     ids = enqueue_n(s, 2)
     with s.write() as conn:
         conn.execute(text("DROP TABLE flow_minutes"))
-    _set_version(s, "1")
-    s.close()
-
-    s = open_store(url, clock=clock)
-    try:
-        assert _version(s) == SCHEMA_VERSION
+    with _upgraded_from(s, "1", clock) as s:
         with s.read() as conn:
             assert inspect(conn).has_table("flow_minutes")
         assert count_records(s, RecordFilter()) == 2
@@ -86,8 +96,6 @@ def test_a_v1_store_is_upgraded_in_place(url, clock):
         lifecycle.enqueue(s, [new_record(0)])  # a duplicate, counted in flow_minutes
         assert flow_activity(s)[("acme", "orders")].duplicates == 1
         assert [c.id for c in claim_all(s)] == ids
-    finally:
-        s.close()
 
 
 def test_a_v2_store_gains_the_outcome_unknown_mark_and_keeps_its_records(url, clock):
@@ -95,16 +103,9 @@ def test_a_v2_store_gains_the_outcome_unknown_mark_and_keeps_its_records(url, cl
     ids = enqueue_n(s, 2)
     with s.write() as conn:
         conn.execute(text("ALTER TABLE records DROP COLUMN outcome_unknown"))
-    _set_version(s, "2")
-    s.close()
-
-    s = open_store(url, clock=clock)
-    try:
-        assert _version(s) == SCHEMA_VERSION
+    with _upgraded_from(s, "2", clock) as s:
         claimed = claim_all(s)
         assert [c.id for c in claimed] == ids and not any(c.outcome_unknown for c in claimed)
-    finally:
-        s.close()
 
 
 def test_sqlite_file_is_private_wal_and_enforces_foreign_keys(tmp_path, clock):
@@ -230,12 +231,7 @@ def test_a_v3_store_gets_the_key_prefix_index_and_uses_it(url, clock):
     enqueue_n(s, 3)
     with s.write() as conn:
         conn.execute(text(f"DROP INDEX {dialect.KEY_PREFIX_INDEX}"))
-    _set_version(s, "3")
-    s.close()
-
-    s = open_store(url, clock=clock)
-    try:
-        assert _version(s) == SCHEMA_VERSION
+    with _upgraded_from(s, "3", clock) as s:
         with s.read() as conn:
             assert dialect.KEY_PREFIX_INDEX in {i["name"] for i in inspect(conn).get_indexes("records")}
             # The console's key-prefix filter is answered from it, not by reading every exception.
@@ -254,8 +250,6 @@ def test_a_v3_store_gets_the_key_prefix_index_and_uses_it(url, clock):
         assert count_records(s, RecordFilter(key_pattern="SKU-0001*")) == 2
         assert count_records(s, RecordFilter(key_pattern="sku-0001*")) == 2
         assert count_records(s, RecordFilter(key_pattern="SKU-0001?@store-2")) == 1
-    finally:
-        s.close()
 
 
 def _v4_flow_minutes(s) -> None:
@@ -276,16 +270,11 @@ def test_a_v4_store_gets_minute_keyed_statistics_and_windowed_reads_seek_them(st
     from syncops.store import queries
     from syncops.store.tables import FlowMinute
 
-    s, url = store, store.url
+    s = store
     enqueue_n(s, 3)
     lifecycle.settle(s, "eng-1", [lifecycle.Outcome(c) for c in claim_all(s)], endpoint="shop")
     _v4_flow_minutes(s)
-    _set_version(s, "4")
-    s.close()
-
-    s = open_store(url, clock=clock)
-    try:
-        assert _version(s) == SCHEMA_VERSION
+    with _upgraded_from(s, "4", clock) as s:
         with s.read() as conn:
             assert inspect(conn).get_pk_constraint("flow_minutes")["constrained_columns"] == ["minute", "tenant", "flow"]
             assert "flow_minutes_v4" not in inspect(conn).get_table_names()
@@ -299,10 +288,7 @@ def test_a_v4_store_gets_minute_keyed_statistics_and_windowed_reads_seek_them(st
                 assert "SEARCH flow_minutes USING PRIMARY KEY (minute>? AND minute<?)" in plan, plan
         [activity] = queries.flow_activity(s, minutes=5).values()  # the statistics survived the upgrade
         assert activity.delivered_per_minute[-1] == 3
-        lifecycle.settle(s, "eng-1", [lifecycle.Outcome(c) for c in claim_all(s)], endpoint="shop")
         enqueue_n(s, 2, start=50)
         lifecycle.settle(s, "eng-1", [lifecycle.Outcome(c) for c in claim_all(s)], endpoint="shop")
         [activity] = queries.flow_activity(s, minutes=5).values()  # and the upsert adds to the same minute
         assert activity.delivered_per_minute[-1] == 5
-    finally:
-        s.close()

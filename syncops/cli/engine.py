@@ -67,8 +67,6 @@ def _start_watchdog(engine: Any, log: Any) -> "asyncio.Task[None] | None":
     interval = watchdog_interval()
     if interval is None:
         return None
-    engine.last_beat = engine.last_beat or time.monotonic()  # started just now: the store answered
-
     async def ping() -> None:
         while True:
             if healthy(time.monotonic(), engine.last_beat, interval):

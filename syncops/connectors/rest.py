@@ -246,6 +246,9 @@ class RestConnector:
 
     # ------------------------------------------------------------------ pull
 
+    # A cursor for one pass over everything, without the incremental parameter (reconciliation).
+    WHOLE_LISTING = json.dumps({"since": None, "high": None, "next": None})
+
     async def pull(self, entity: str, cursor: str | None, limit: int) -> PullPage:
         spec = self.spec.pulls.get(entity)
         if spec is None:

@@ -2,13 +2,12 @@
 
 A REST API has no level lookup syncops could know of, but the endpoint's inventory pull says
 how to list its stock: a pass of that pull without its incremental filter (every row, not
-only those changed since some time), mapped exactly as a poll maps it, is what the system holds. Kept out of rest.py so the
-reconciliation read can change without touching delivery code.
+only those changed since some time), mapped exactly as a poll maps it, is what the system
+holds. Kept out of rest.py so the reconciliation read can change without touching delivery code.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from syncops.connectors.errors import DeliveryError
@@ -26,7 +25,7 @@ async def read_levels(conn: Any, pairs: set[tuple[str, str]]) -> dict[tuple[str,
         raise DeliveryError(Category.VALIDATION, "this rest endpoint declares no inventory pull, so its levels "
                             "cannot be read: add entities.inventory.pull to check it")
     newest: dict[tuple[str, str], tuple[float, int]] = {}
-    cursor, pages = json.dumps({"since": None}), 0  # no `since`: the whole listing
+    cursor, pages = conn.WHOLE_LISTING, 0
     while True:
         page = await conn.pull("inventory", cursor, 1000)
         for change in page.changes:

@@ -162,6 +162,7 @@ class Engine:
         await asyncio.to_thread(
             control.register_engine, self.store, engine_id=self.engine_id, host=self.host, pid=self.pid,
             version=__version__, mode=self.mode, stale_after=self.stale_after, exclusive=self.store.is_sqlite)
+        self.last_beat = time.monotonic()  # registering was a write the store took
         try:
             await self._build()
             await self.publish_settings()

@@ -15,7 +15,6 @@ import pytest
 from syncops.ops.sd_notify import healthy, notify, watchdog_interval
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="UNIX datagram sockets: Linux")
 
 
 @pytest.fixture
